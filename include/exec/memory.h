@@ -78,8 +78,8 @@ enum device_endian {
  * impl.max_access_size calls, and widens a narrower one to
  * impl.min_access_size (reading the containing aligned unit and extracting
  * the bytes; for a write, the other bytes of the unit are written as zero,
- * as QEMU does).  Zero means the default: valid sizes 1..4, impl sizes as
- * valid.
+ * as QEMU does).  Zero means QEMU's default: 1 for a minimum, 4 for a
+ * maximum.
  */
 struct MemoryRegionOps {
     /* Read @size bytes at offset @addr of the region; the value in the low bits. */
@@ -107,9 +107,9 @@ struct MemoryRegionOps {
     } valid;
     /* What the callbacks implement (see above). */
     struct {
-        /* Smallest size passed to the callbacks (0: valid.min_access_size or 1). */
+        /* Smallest size passed to the callbacks (0: 1). */
         unsigned min_access_size;
-        /* Largest size passed to the callbacks (0: valid.max_access_size or 4). */
+        /* Largest size passed to the callbacks (0: 4). */
         unsigned max_access_size;
         /* The callbacks cope with unaligned offsets themselves. */
         bool unaligned;
@@ -143,6 +143,8 @@ struct MemoryRegion {
     void *owner;
     /* References; 0 means "never initialised" or "finalised". */
     unsigned refcount;
+    /* The creator's reference (from init) is still held: unparent drops it. */
+    bool creator_ref;
 
     /* Size in bytes; up to 2^64 for the system memory container. */
     Int128 size;
