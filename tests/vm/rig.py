@@ -332,14 +332,17 @@ BR_EDU1 = '0000:01:01.0'
 BR_EDU2 = '0000:01:02.0'
 
 # Each phase: (label, shell commands run before it, environment for its tests,
-# test names from the build dir; None = every suite program).
+# programs to run: None = every suite program, ALL_BUT_TOPOLOGY = every program but
+# the topology-specific one (the other topologies run it), or a list of
+# 'PROGRAM' / 'PROGRAM:/gtest/path/prefix' entries).
+ALL_BUT_TOPOLOGY = 'all-but-topology'
 TOPOLOGIES = {
     'edu': {
         'help': 'one edu at %s (group 1)' % EDU1,
         'devices': ['-device', 'intel-iommu,intremap=on', '-device', 'edu,addr=01.0'],
         'phases': [
             ('bound', ['bind %s' % EDU1], {'APERTURE_VFIO_DEVICE': EDU1,
-                                           'APERTURE_VFIO_DEVICE2': 'none'}, None),
+                                           'APERTURE_VFIO_DEVICE2': 'none'}, ALL_BUT_TOPOLOGY),
         ],
     },
     'two-edu': {
@@ -349,7 +352,7 @@ TOPOLOGIES = {
         'phases': [
             ('bound', ['bind %s %s' % (EDU1, EDU2)],
              {'APERTURE_VFIO_DEVICE': EDU1, 'APERTURE_VFIO_DEVICE2': EDU2},
-             ['test-vfio-topology']),
+             ['test-vfio-topology:/vfio/topology/two-groups']),
         ],
     },
     'bridge': {
@@ -361,15 +364,18 @@ TOPOLOGIES = {
             # The peer owned by a kernel driver that does DMA: the group is not viable.
             ('peer-foreign', ['bind %s' % BR_EDU1, 'bind_to pci-pf-stub %s' % BR_EDU2],
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
-              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'foreign'}, ['test-vfio-topology']),
+              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'foreign'},
+             ['test-vfio-topology:/vfio/topology/shared-group/foreign-driver-not-viable-eperm']),
             # The peer with no driver at all.
             ('peer-unbound', ['unbind %s' % BR_EDU2],
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
-              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'none'}, ['test-vfio-topology']),
+              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'none'},
+             ['test-vfio-topology:/vfio/topology/shared-group/unbound-peer-viable']),
             # Both devices of the group bound to vfio-pci.
             ('both-bound', ['bind %s' % BR_EDU2],
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
-              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'vfio'}, ['test-vfio-topology']),
+              'APERTURE_VFIO_GROUP_PEER_DRIVER': 'vfio'},
+             ['test-vfio-topology:/vfio/topology/shared-group/both-devices-one-group']),
         ],
     },
     'intremap-off': {
@@ -378,7 +384,13 @@ TOPOLOGIES = {
         'phases': [
             ('bound', ['bind %s' % EDU1],
              {'APERTURE_VFIO_DEVICE': EDU1, 'APERTURE_VFIO_EXPECT_NO_INTREMAP': '1'},
-             ['test-vfio-topology']),
+             ['test-vfio-topology:/vfio/topology/no-intremap']),
+            # The administrator's override: vfio_iommu_type1.allow_unsafe_interrupts=1.
+            ('unsafe-allowed',
+             ['echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts'],
+             {'APERTURE_VFIO_DEVICE': EDU1,
+              'APERTURE_VFIO_EXPECT_NO_INTREMAP': 'unsafe-allowed'},
+             ['test-vfio-topology:/vfio/topology/no-intremap']),
         ],
     },
 }
@@ -632,9 +644,21 @@ def cmd_check(args):
     for topo in topos:
         phases = []
         for label, setup_lines, env, names in TOPOLOGIES[topo]['phases']:
-            sel = progs if names is None else [byname[n] for n in names if n in byname]
-            tests = [('%s/%s' % (label, os.path.basename(p)), dict(env), [p, '--tap'])
-                     for p in sel]
+            if names is None:
+                sel = progs
+            elif names == ALL_BUT_TOPOLOGY:
+                sel = [p for p in progs if os.path.basename(p) != 'test-vfio-topology']
+            else:
+                sel = names
+            tests = []
+            for entry in sel:
+                prog, _, path = entry.partition(':')
+                prog = byname.get(os.path.basename(prog))
+                if prog is None:
+                    continue
+                argv = [prog, '--tap'] + (['-p', path] if path else [])
+                tests.append(('%s/%s%s' % (label, os.path.basename(prog),
+                                           ' -p ' + path if path else ''), dict(env), argv))
             phases.append((setup_lines, tests))
         p, f, s, good = run_topology(kdir, initrd, accel, topo, phases, verbose=args.verbose)
         totals = [totals[0] + p, totals[1] + f, totals[2] + s]
