@@ -140,7 +140,7 @@ typedef struct DirtyIter {
 static void dirty_page_range(ram_addr_t start, ram_addr_t length,
                              uint64_t *first, uint64_t *end)
 {
-    assert(length <= RAM_ADDR_MAX - start + 1);
+    assert(length - 1 <= RAM_ADDR_MAX - start);
     *first = start >> TARGET_PAGE_BITS;
     *end = ((start + length - 1) >> TARGET_PAGE_BITS) + 1;
 }

@@ -60,7 +60,7 @@ bool dirty_memory_extend(ram_addr_t ram_size);
 
 /* physmem.c */
 
-/* A name for @rb in messages: its idstr, else its region's, else "". */
+/* A name for @rb in messages: its idstr, its region's, or "(unnamed)". */
 const char *ram_block_name(RAMBlock *rb);
 
 #endif /* SYSTEM_PHYSMEM_INTERNAL_H */

@@ -94,10 +94,12 @@ static void ram_check_page_size(void)
     }
 }
 
-/* @mr's name for messages ("" without a region). */
+/* @mr's name for messages. */
 static const char *region_name(MemoryRegion *mr)
 {
-    return mr ? memory_region_name(mr) : "";
+    const char *name = mr ? memory_region_name(mr) : NULL;
+
+    return name && *name ? name : "(unnamed)";
 }
 
 const char *ram_block_name(RAMBlock *rb)
