@@ -1,0 +1,486 @@
+/*
+ * The exact sequence of MemoryListener callbacks: registration replay,
+ * unregistration, every kind of topology change, priority ordering across
+ * listeners, dirty logging per region and global dirty tracking.
+ *
+ * Recording listeners write "TAG CALLBACK [SECTION]" lines to one shared
+ * log (memory-test-util.h); sections print as "START+SIZE NAME@OFFSET".
+ */
+#include "memory-test-util.h"
+#include "exec/ram_addr.h"
+
+typedef struct Fixture {
+    MemoryRegion root;
+    AddressSpace as;
+    /* I/O regions "a" at 0x1000 and "b" at 0x3000, 0x1000 bytes each. */
+    MemoryRegion a, b;
+} Fixture;
+
+static void fixture_init(Fixture *f)
+{
+    memory_region_init(&f->root, NULL, "root", 0x10000);
+    address_space_init(&f->as, &f->root, "test");
+    memory_region_init_io(&f->a, NULL, NULL, NULL, "a", 0x1000);
+    memory_region_init_io(&f->b, NULL, NULL, NULL, "b", 0x1000);
+    memory_region_add_subregion(&f->root, 0x1000, &f->a);
+    memory_region_add_subregion(&f->root, 0x3000, &f->b);
+    rec_log_clear();
+}
+
+static void fixture_fini(Fixture *f)
+{
+    memory_region_unparent(&f->a);
+    memory_region_unparent(&f->b);
+    address_space_destroy(&f->as);
+    memory_region_unparent(&f->root);
+    rec_log_clear();
+}
+
+static void test_register_replays_view(void)
+{
+    Fixture f;
+    RecListener l;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 0, true, false);
+    memory_listener_register(&l.ml, &f.as);
+    assert_lines(rec_log_take(), LINES("L begin", "L add 0x1000+0x1000 a@0x0",
+                                       "L add 0x3000+0x1000 b@0x0", "L commit"));
+    g_assert_true(l.ml.address_space == &f.as);
+
+    /* Registering twice is reported and changes nothing. */
+    memory_listener_register(&l.ml, &f.as);
+    assert_lines(rec_log_take(), NO_LINES);
+
+    memory_listener_unregister(&l.ml);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1000 a@0x0",
+                                       "L del 0x3000+0x1000 b@0x0", "L commit"));
+    g_assert_null(l.ml.address_space);
+    /* A second unregistration is a no-op. */
+    memory_listener_unregister(&l.ml);
+    assert_lines(rec_log_take(), NO_LINES);
+    fixture_fini(&f);
+}
+
+static void test_add_and_remove(void)
+{
+    Fixture f;
+    RecListener l;
+    MemoryRegion c;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 0, true, false);
+    memory_listener_register(&l.ml, &f.as);
+    rec_log_clear();
+
+    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x800);
+    memory_region_add_subregion(&f.root, 0x2000, &c);
+    assert_lines(rec_log_take(), LINES("L begin", "L nop 0x1000+0x1000 a@0x0",
+                                       "L add 0x2000+0x800 c@0x0", "L nop 0x3000+0x1000 b@0x0",
+                                       "L commit"));
+    memory_region_del_subregion(&f.root, &c);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x2000+0x800 c@0x0",
+                                       "L nop 0x1000+0x1000 a@0x0", "L nop 0x3000+0x1000 b@0x0",
+                                       "L commit"));
+    memory_region_unparent(&c);
+    memory_listener_unregister(&l.ml);
+    fixture_fini(&f);
+}
+
+static void test_resize_move_enable(void)
+{
+    Fixture f;
+    RecListener l;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    rec_log_clear();
+
+    memory_region_set_size(&f.a, 0x1800);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1000 a@0x0",
+                                       "L add 0x1000+0x1800 a@0x0", "L commit"));
+    memory_region_set_address(&f.b, 0x8000);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x3000+0x1000 b@0x0",
+                                       "L add 0x8000+0x1000 b@0x0", "L commit"));
+    memory_region_set_enabled(&f.a, false);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1800 a@0x0", "L commit"));
+    /* No change, no rebuild: not even begin/commit. */
+    memory_region_set_enabled(&f.a, false);
+    assert_lines(rec_log_take(), NO_LINES);
+    memory_region_set_enabled(&f.a, true);
+    assert_lines(rec_log_take(), LINES("L begin", "L add 0x1000+0x1800 a@0x0", "L commit"));
+    /* An attribute change is a removal and an addition. */
+    memory_region_set_readonly(&f.b, true);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x8000+0x1000 b@0x0",
+                                       "L add 0x8000+0x1000 b@0x0 ro", "L commit"));
+    memory_listener_unregister(&l.ml);
+    fixture_fini(&f);
+}
+
+static void test_overlap_splits_section(void)
+{
+    Fixture f;
+    RecListener l;
+    MemoryRegion hi;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    rec_log_clear();
+
+    memory_region_init_io(&hi, NULL, NULL, NULL, "hi", 0x400);
+    memory_region_add_subregion_overlap(&f.root, 0x1400, &hi, 1);
+    assert_lines(rec_log_take(),
+                 LINES("L begin", "L del 0x1000+0x1000 a@0x0", "L add 0x1000+0x400 a@0x0",
+                       "L add 0x1400+0x400 hi@0x0", "L add 0x1800+0x800 a@0x800", "L commit"));
+    memory_region_unparent(&hi);
+    assert_lines(rec_log_take(),
+                 LINES("L begin", "L del 0x1000+0x400 a@0x0", "L del 0x1400+0x400 hi@0x0",
+                       "L del 0x1800+0x800 a@0x800", "L add 0x1000+0x1000 a@0x0", "L commit"));
+    memory_listener_unregister(&l.ml);
+    fixture_fini(&f);
+}
+
+static void test_transaction_reports_once(void)
+{
+    Fixture f;
+    RecListener l;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    rec_log_clear();
+
+    memory_region_transaction_begin();
+    memory_region_set_address(&f.a, 0x5000);
+    memory_region_set_enabled(&f.b, false);
+    /* Moving back and forth inside a transaction nets out. */
+    memory_region_set_address(&f.a, 0x6000);
+    assert_lines(rec_log_take(), NO_LINES);
+    memory_region_transaction_commit();
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1000 a@0x0",
+                                       "L del 0x3000+0x1000 b@0x0",
+                                       "L add 0x6000+0x1000 a@0x0", "L commit"));
+    memory_listener_unregister(&l.ml);
+    fixture_fini(&f);
+}
+
+static void test_priority_order(void)
+{
+    Fixture f;
+    RecListener p10, p0, p5, p0b;
+    MemoryRegion c;
+
+    fixture_init(&f);
+    rec_listener_init(&p10, "P10", 10, false, false);
+    rec_listener_init(&p0, "P0", 0, false, false);
+    rec_listener_init(&p5, "P5", 5, false, false);
+    rec_listener_init(&p0b, "P0b", 0, false, false);
+    memory_listener_register(&p10.ml, &f.as);
+    memory_listener_register(&p0.ml, &f.as);
+    memory_listener_register(&p5.ml, &f.as);
+    memory_listener_register(&p0b.ml, &f.as);
+    rec_log_clear();
+
+    /* Additions: increasing priority, registration order among equals. */
+    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x100);
+    memory_region_add_subregion(&f.root, 0x8000, &c);
+    assert_lines(rec_log_take(),
+                 LINES("P0 begin", "P0b begin", "P5 begin", "P10 begin",
+                       "P0 add 0x8000+0x100 c@0x0", "P0b add 0x8000+0x100 c@0x0",
+                       "P5 add 0x8000+0x100 c@0x0", "P10 add 0x8000+0x100 c@0x0",
+                       "P0 commit", "P0b commit", "P5 commit", "P10 commit"));
+    /* Removals: the exact reverse. */
+    memory_region_del_subregion(&f.root, &c);
+    assert_lines(rec_log_take(),
+                 LINES("P0 begin", "P0b begin", "P5 begin", "P10 begin",
+                       "P10 del 0x8000+0x100 c@0x0", "P5 del 0x8000+0x100 c@0x0",
+                       "P0b del 0x8000+0x100 c@0x0", "P0 del 0x8000+0x100 c@0x0",
+                       "P0 commit", "P0b commit", "P5 commit", "P10 commit"));
+    memory_region_unparent(&c);
+    memory_listener_unregister(&p10.ml);
+    memory_listener_unregister(&p0.ml);
+    memory_listener_unregister(&p5.ml);
+    memory_listener_unregister(&p0b.ml);
+    fixture_fini(&f);
+}
+
+static void test_other_address_space(void)
+{
+    Fixture f;
+    MemoryRegion root2, c;
+    AddressSpace as2;
+    RecListener l;
+
+    fixture_init(&f);
+    memory_region_init(&root2, NULL, "root2", 0x10000);
+    address_space_init(&as2, &root2, "other");
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    rec_log_clear();
+
+    /* begin/commit go to every listener; sections only to those of the space. */
+    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x100);
+    memory_region_add_subregion(&root2, 0, &c);
+    assert_lines(rec_log_take(), LINES("L begin", "L commit"));
+    memory_region_unparent(&c);
+    address_space_destroy(&as2);
+    memory_region_unparent(&root2);
+    memory_listener_unregister(&l.ml);
+    fixture_fini(&f);
+}
+
+/* A listener that reacts to "trigger" appearing by disabling region "b". */
+typedef struct Reactor {
+    RecListener rl;
+    MemoryRegion *victim;
+} Reactor;
+
+static void reactor_add(MemoryListener *ml, MemoryRegionSection *s)
+{
+    Reactor *r = container_of(ml, Reactor, rl.ml);
+
+    if (!strcmp(memory_region_name(s->mr), "trigger")) {
+        memory_region_set_enabled(r->victim, false);
+    }
+}
+
+static void test_callback_changes_topology(void)
+{
+    Fixture f;
+    Reactor r;
+    RecListener l;
+    MemoryRegion trigger;
+
+    fixture_init(&f);
+    rec_listener_init(&l, "L", 1, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    memset(&r, 0, sizeof(r));
+    r.rl.tag = "R";
+    r.rl.ml.region_add = reactor_add;
+    r.rl.ml.name = "reactor";
+    r.victim = &f.b;
+    memory_listener_register(&r.rl.ml, &f.as);
+    rec_log_clear();
+
+    /* The change made from the callback is reported by a second round. */
+    memory_region_init_io(&trigger, NULL, NULL, NULL, "trigger", 0x100);
+    memory_region_add_subregion(&f.root, 0x8000, &trigger);
+    assert_lines(rec_log_take(),
+                 LINES("L begin", "L add 0x8000+0x100 trigger@0x0", "L commit",
+                       "L begin", "L del 0x3000+0x1000 b@0x0", "L commit"));
+    assert_lines(flatview_lines(&f.as),
+                 LINES("0x1000+0x1000 a@0x0", "0x8000+0x100 trigger@0x0"));
+    memory_listener_unregister(&r.rl.ml);
+    memory_listener_unregister(&l.ml);
+    memory_region_unparent(&trigger);
+    fixture_fini(&f);
+}
+
+static void test_region_log_start_stop(void)
+{
+    Fixture f;
+    RecListener l1, l2;
+    MemoryRegion ram;
+
+    fixture_init(&f);
+    g_assert_true(memory_region_init_ram(&ram, NULL, "listener-ram", 0x1000, &error_abort));
+    memory_region_add_subregion(&f.root, 0x8000, &ram);
+    rec_listener_init(&l1, "L1", 0, false, false);
+    rec_listener_init(&l2, "L2", 1, false, false);
+    memory_listener_register(&l1.ml, &f.as);
+    memory_listener_register(&l2.ml, &f.as);
+    rec_log_clear();
+
+    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
+    g_assert_cmpuint(memory_region_get_dirty_log_mask(&ram), ==, 1 << DIRTY_MEMORY_VGA);
+    assert_lines(rec_log_take(),
+                 LINES("L1 begin", "L2 begin", "L1 log_start 0x8000+0x1000 listener-ram@0x0 0->1",
+                       "L2 log_start 0x8000+0x1000 listener-ram@0x0 0->1", "L1 commit",
+                       "L2 commit"));
+    /* Nested: the second start changes nothing. */
+    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
+    assert_lines(rec_log_take(), NO_LINES);
+
+    /* A listener registered now is told the section is logged. */
+    memory_listener_unregister(&l2.ml);
+    assert_lines(rec_log_take(),
+                 LINES("L2 begin", "L2 del 0x1000+0x1000 a@0x0", "L2 del 0x3000+0x1000 b@0x0",
+                       "L2 log_stop 0x8000+0x1000 listener-ram@0x0 1->0",
+                       "L2 del 0x8000+0x1000 listener-ram@0x0", "L2 commit"));
+    memory_listener_register(&l2.ml, &f.as);
+    assert_lines(rec_log_take(),
+                 LINES("L2 begin", "L2 add 0x1000+0x1000 a@0x0", "L2 add 0x3000+0x1000 b@0x0",
+                       "L2 add 0x8000+0x1000 listener-ram@0x0",
+                       "L2 log_start 0x8000+0x1000 listener-ram@0x0 0->1", "L2 commit"));
+
+    /* Stopping: reverse priority order. */
+    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    assert_lines(rec_log_take(), NO_LINES);
+    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    assert_lines(rec_log_take(),
+                 LINES("L1 begin", "L2 begin", "L2 log_stop 0x8000+0x1000 listener-ram@0x0 1->0",
+                       "L1 log_stop 0x8000+0x1000 listener-ram@0x0 1->0", "L1 commit",
+                       "L2 commit"));
+    /* Unbalanced stops and the migration client are refused. */
+    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    memory_region_set_log(&ram, true, DIRTY_MEMORY_MIGRATION);
+    assert_lines(rec_log_take(), NO_LINES);
+    g_assert_cmpuint(memory_region_get_dirty_log_mask(&ram), ==, 0);
+
+    memory_listener_unregister(&l1.ml);
+    memory_listener_unregister(&l2.ml);
+    memory_region_unparent(&ram);
+    fixture_fini(&f);
+}
+
+static void test_global_dirty_log(void)
+{
+    Fixture f;
+    RecListener a, b;
+    MemoryRegion ram;
+    Error *err = NULL;
+
+    fixture_init(&f);
+    g_assert_true(memory_region_init_ram(&ram, NULL, "global-ram", 0x2000, &error_abort));
+    memory_region_add_subregion(&f.root, 0x8000, &ram);
+    rec_listener_init(&a, "A", 0, false, false);
+    rec_listener_init(&b, "B", 1, false, true);
+    memory_listener_register(&a.ml, &f.as);
+    memory_listener_register(&b.ml, &f.as);
+    rec_log_clear();
+
+    /* Listeners first, then every RAM section (only RAM) starts logging. */
+    g_assert_true(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &err));
+    assert_no_error(err);
+    assert_lines(rec_log_take(),
+                 LINES("A global_start", "B global_start", "A begin", "B begin",
+                       "A log_start 0x8000+0x2000 global-ram@0x0 0->4",
+                       "B log_start 0x8000+0x2000 global-ram@0x0 0->4", "A commit", "B commit"));
+    g_assert_true(memory_region_is_logging(&ram, DIRTY_MEMORY_MIGRATION));
+    g_assert_false(memory_region_is_logging(&f.a, DIRTY_MEMORY_MIGRATION));
+
+    /* A second reason: nothing to tell. */
+    g_assert_true(memory_global_dirty_log_start(GLOBAL_DIRTY_DIRTY_RATE, &err));
+    assert_lines(rec_log_take(), NO_LINES);
+
+    /* Sync: per logged section with log_sync, else once globally; then after_sync. */
+    memory_global_dirty_log_sync(false);
+    assert_lines(rec_log_take(), LINES("A sync 0x8000+0x2000 global-ram@0x0", "B sync_global",
+                                       "A after_sync", "B after_sync"));
+    memory_global_dirty_log_sync(true);
+    assert_lines(rec_log_take(), LINES("A sync 0x8000+0x2000 global-ram@0x0",
+                                       "B sync_global last", "A after_sync", "B after_sync"));
+
+    memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
+    assert_lines(rec_log_take(), NO_LINES);
+    memory_global_dirty_log_stop(GLOBAL_DIRTY_DIRTY_RATE);
+    assert_lines(rec_log_take(),
+                 LINES("A begin", "B begin", "B log_stop 0x8000+0x2000 global-ram@0x0 4->0",
+                       "A log_stop 0x8000+0x2000 global-ram@0x0 4->0", "A commit", "B commit",
+                       "B global_stop", "A global_stop"));
+    g_assert_cmpuint(global_dirty_tracking, ==, 0);
+
+    /* Bad flags are an error, not an abort. */
+    g_assert_false(memory_global_dirty_log_start(0, &err));
+    assert_error_mentions(&err, "flags", NULL);
+    g_assert_false(memory_global_dirty_log_start(0x100, &err));
+    assert_error_mentions(&err, "0x100", NULL);
+
+    memory_listener_unregister(&a.ml);
+    memory_listener_unregister(&b.ml);
+    memory_region_unparent(&ram);
+    fixture_fini(&f);
+}
+
+static void test_global_start_rollback(void)
+{
+    Fixture f;
+    RecListener a, b, c;
+    Error *err = NULL;
+
+    fixture_init(&f);
+    rec_listener_init(&a, "A", 0, false, false);
+    rec_listener_init(&b, "B", 1, false, false);
+    rec_listener_init(&c, "C", 2, false, false);
+    b.refuse_global_start = "device cannot track";
+    memory_listener_register(&a.ml, &f.as);
+    memory_listener_register(&b.ml, &f.as);
+    memory_listener_register(&c.ml, &f.as);
+    rec_log_clear();
+
+    g_assert_false(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &err));
+    assert_error_mentions(&err, "B", "device cannot track", NULL);
+    assert_lines(rec_log_take(), LINES("A global_start", "B global_start refused", "A global_stop"));
+    g_assert_cmpuint(global_dirty_tracking, ==, 0);
+
+    memory_listener_unregister(&a.ml);
+    memory_listener_unregister(&b.ml);
+    memory_listener_unregister(&c.ml);
+    fixture_fini(&f);
+}
+
+static void test_register_while_tracking(void)
+{
+    Fixture f;
+    RecListener l;
+    MemoryRegion ram;
+
+    fixture_init(&f);
+    g_assert_true(memory_region_init_ram(&ram, NULL, "tracked-ram", 0x1000, &error_abort));
+    memory_region_add_subregion(&f.root, 0x8000, &ram);
+    g_assert_true(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &error_abort));
+    rec_log_clear();
+
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &f.as);
+    assert_lines(rec_log_take(),
+                 LINES("L begin", "L global_start", "L add 0x1000+0x1000 a@0x0",
+                       "L add 0x3000+0x1000 b@0x0", "L add 0x8000+0x1000 tracked-ram@0x0",
+                       "L log_start 0x8000+0x1000 tracked-ram@0x0 0->4", "L commit"));
+    memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
+    memory_listener_unregister(&l.ml);
+    memory_region_unparent(&ram);
+    fixture_fini(&f);
+}
+
+static void test_destroy_unregisters(void)
+{
+    MemoryRegion root, a;
+    AddressSpace as;
+    RecListener l;
+
+    memory_region_init(&root, NULL, "root", 0x1000);
+    memory_region_init_io(&a, NULL, NULL, NULL, "a", 0x100);
+    memory_region_add_subregion(&root, 0, &a);
+    address_space_init(&as, &root, "doomed");
+    rec_listener_init(&l, "L", 0, false, false);
+    memory_listener_register(&l.ml, &as);
+    rec_log_clear();
+    address_space_destroy(&as);
+    assert_lines(rec_log_take(), LINES("L begin", "L del 0x0+0x100 a@0x0", "L commit"));
+    g_assert_null(l.ml.address_space);
+    memory_region_unparent(&a);
+    memory_region_unparent(&root);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/memory/listener/register-replays-view", test_register_replays_view);
+    g_test_add_func("/memory/listener/add-and-remove", test_add_and_remove);
+    g_test_add_func("/memory/listener/resize-move-enable", test_resize_move_enable);
+    g_test_add_func("/memory/listener/overlap-splits-section", test_overlap_splits_section);
+    g_test_add_func("/memory/listener/transaction-reports-once", test_transaction_reports_once);
+    g_test_add_func("/memory/listener/priority-order", test_priority_order);
+    g_test_add_func("/memory/listener/other-address-space", test_other_address_space);
+    g_test_add_func("/memory/listener/callback-changes-topology",
+                    test_callback_changes_topology);
+    g_test_add_func("/memory/listener/region-log-start-stop", test_region_log_start_stop);
+    g_test_add_func("/memory/listener/global-dirty-log", test_global_dirty_log);
+    g_test_add_func("/memory/listener/global-start-rollback", test_global_start_rollback);
+    g_test_add_func("/memory/listener/register-while-tracking", test_register_while_tracking);
+    g_test_add_func("/memory/listener/destroy-unregisters", test_destroy_unregisters);
+    return g_test_run();
+}
