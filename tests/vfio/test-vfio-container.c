@@ -487,6 +487,42 @@ static void test_unmap_bad_flags(void)
     vt_device_close(&d);
 }
 
+/* The container holds at most DMA_AVAIL mappings (65535 by default): then ENOSPC. */
+static void test_map_limit_enospc(void)
+{
+    VtDevice d;
+    char *buf;
+    uint32_t avail;
+    uint64_t base = 0x100000000ULL, size = 0;
+
+    if (!vt_require_device(vt_device())) {
+        return;
+    }
+    vt_device_open(&d, vt_device(), VFIO_TYPE1v2_IOMMU);
+    buf = vt_alloc(VT_PAGE, 0);
+    avail = dma_avail(d.container);
+    /* One page mapped again and again at consecutive IOVAs. */
+    for (uint32_t i = 0; i < avail; i++) {
+        int r = vt_map(d.container, base + i * VT_PAGE, buf, VT_PAGE, MAP_RW);
+
+        if (r < 0) {
+            g_autofree char *msg = g_strdup_printf("mapping %u of %u failed: %s", i, avail,
+                                                   vt_errname(-r));
+            g_assertion_message(G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
+        }
+    }
+    g_assert_cmpuint(dma_avail(d.container), ==, 0);
+    vt_assert_fails(vt_map(d.container, base + (uint64_t)avail * VT_PAGE, buf, VT_PAGE, MAP_RW),
+                    ENOSPC);
+    /* Freeing one makes room for one. */
+    vt_assert_ok(vt_unmap(d.container, base, VT_PAGE, 0, NULL));
+    vt_assert_ok(vt_map(d.container, base + (uint64_t)avail * VT_PAGE, buf, VT_PAGE, MAP_RW));
+    vt_assert_ok(vt_unmap(d.container, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &size));
+    g_assert_cmphex(size, ==, (uint64_t)avail * VT_PAGE);
+    vt_free(buf, VT_PAGE);
+    vt_device_close(&d);
+}
+
 /* Closing the container fds drops every mapping (a new container maps the same IOVA). */
 static void test_close_releases_mappings(void)
 {
@@ -538,6 +574,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/container/unmap-alignment-einval", test_unmap_alignment);
     g_test_add_func("/vfio/container/unmap-all", test_unmap_all);
     g_test_add_func("/vfio/container/unmap-bad-flags-einval", test_unmap_bad_flags);
+    g_test_add_func("/vfio/container/map-limit-enospc", test_map_limit_enospc);
     g_test_add_func("/vfio/container/close-releases-mappings", test_close_releases_mappings);
     return g_test_run();
 }

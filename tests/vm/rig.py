@@ -112,7 +112,6 @@ def cached_kernels():
 def apt_update():
     if os.geteuid() != 0:
         return False
-    log('apt-get update')
     return subprocess.run(['apt-get', 'update', '-qq'], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode == 0
 
@@ -615,11 +614,11 @@ def run_topology(kdir, initrd, accel, topo, phases, verbose=True):
     if ok:
         shutil.rmtree(res, ignore_errors=True)
     else:
-        for f in ('console.log', 'qemu.log'):
+        for f, lines in (('qemu.log', 20), ('console.log', 20), ('dmesg.txt', 60)):
             p = os.path.join(res, f)
             if os.path.exists(p) and os.path.getsize(p):
-                print('--- [%s] %s:' % (topo, f))
-                print(open(p, errors='replace').read()[-4000:])
+                print('--- [%s] %s (last %d lines):' % (topo, f, lines))
+                print('\n'.join(open(p, errors='replace').read().splitlines()[-lines:]))
         print('--- [%s] guest results and dmesg kept in %s' % (topo, res))
     print('vm[%s]: %d passed, %d failed, %d skipped (%.1f s)' % (topo, *totals, elapsed),
           flush=True)
