@@ -113,7 +113,7 @@ static void test_dma_to_read_only_blocked(void)
     g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + VT_PAGE, 256, true, DMA_TIMEOUT_MS));
     assert_all(ro, VT_PAGE, 0x5a, "read-only mapping");
-    /* The device is still usable afterwards: a good transfer goes through. */
+    /* The fault leaves the device usable. */
     g_assert_cmphex(vt_bar0_read32(&d, EDU_REG_ID), ==, EDU_ID_VALUE);
     vt_free(src, VT_PAGE);
     vt_free(ro, VT_PAGE);
