@@ -79,6 +79,13 @@ print("".join(str(o["value"]).lower() for o in json.load(sys.stdin) if o["name"]
     esac
 fi
 
+# Regenerate if a meson.build changed, so the target list below is current.
+ninja -C "$build" build.ninja >"$build/fuzz-build.log" 2>&1 || {
+    tail -n 40 "$build/fuzz-build.log" >&2
+    echo "run-fuzz: meson regeneration failed (log: $build/fuzz-build.log)" >&2
+    exit 2
+}
+
 # The fuzz targets meson knows about: "NAME FILE" per line.
 list=$(meson introspect "$build" --targets | python3 -c '
 import json, os, sys
