@@ -277,8 +277,14 @@ bool memory_region_ram_resize(MemoryRegion *mr, uint64_t newsize, Error **errp)
     if (!memory_region_ram_size_ok(mr, newsize, errp)) {
         return false;
     }
-    /* physmem updates the region's size (memory_region_set_size) as it resizes. */
-    return qemu_ram_resize(mr->ram_block, newsize, errp) == 0;
+    if (qemu_ram_resize(mr->ram_block, newsize, errp)) {
+        return false;
+    }
+    /*
+     * physmem may already have updated the region (QEMU's qemu_ram_resize
+     * does); setting the same size again is a no-op.
+     */
+    return memory_region_set_size_checked(mr, newsize, errp);
 }
 
 /* ------------------------------------------------------------------------ */
