@@ -703,6 +703,9 @@ def cmd_run(args):
         if label == args.phase:
             break
     argv = args.cmd[1:] if args.cmd and args.cmd[0] == '--' else args.cmd
+    if not argv:
+        print('vm: rig.py run needs a command', file=sys.stderr)
+        return 2
     phases = [(setup_lines, [(os.path.basename(argv[0]), env, argv)])]
     p, f, s, ok = run_topology(kdir, initrd, accel, args.topology, phases)
     return 0 if ok else 1
