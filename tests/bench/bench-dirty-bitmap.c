@@ -152,7 +152,7 @@ static void run(uint64_t guest_size, Pattern pattern, DestState state,
     ns_set = median(t_set, n);
     ns_cpy = median(t_cpy, n);
     printf("%6" PRIu64 " GiB  %8zu KiB  %-7s %-10s %10.2f %10.2f %7.2f %7.1f\n",
-           guest_size / GiB, bytes / 1024, pattern_names[pattern],
+           (uint64_t)(guest_size / GiB), bytes / 1024, pattern_names[pattern],
            state_names[state], (double)bytes / ns_cpy,
            (double)bytes / ns_set, (double)ns_set / ns_cpy,
            (double)ns_set / 1000);
