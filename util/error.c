@@ -45,6 +45,8 @@ static void error_handle_special(Error **errp, Error *err)
     }
     if (errp == &error_fatal) {
         error_print(stderr, "", err);
+        /* Nothing else will free it; leak checkers run at exit. */
+        error_free(err);
         exit(1);
     }
 }

@@ -68,4 +68,35 @@ void error_set_progname(const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Error, error_free)
 
+/*
+ * ERRP_GUARD(): first statement of a function that reads *errp (to test
+ * whether a callee failed) or adds hints with error_append_hint.
+ *
+ * A caller's NULL or &error_fatal would defeat both: with NULL there is no
+ * *errp to read, and &error_fatal exits at error_setg time, before a hint
+ * is appended.  The guard points errp at a local Error for the rest of the
+ * function and hands the result to the caller's errp when the function
+ * returns.  &error_abort is left alone so that an abort still shows where
+ * the error was set.
+ */
+typedef struct ErrorPropagator {
+    Error *local_err;   /* the error while the function runs */
+    Error **errp;       /* the caller's errp, receives it on return */
+} ErrorPropagator;
+
+static inline void error_propagator_cleanup(ErrorPropagator *prop)
+{
+    error_propagate(prop->errp, prop->local_err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ErrorPropagator, error_propagator_cleanup)
+
+#define ERRP_GUARD()                                                    \
+    g_auto(ErrorPropagator) errp_guard_prop_ = { .errp = errp };        \
+    do {                                                                \
+        if (!errp || errp == &error_fatal) {                            \
+            errp = &errp_guard_prop_.local_err;                         \
+        }                                                               \
+    } while (0)
+
 #endif /* QAPI_ERROR_H */
