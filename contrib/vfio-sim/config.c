@@ -96,6 +96,8 @@ void sim_config_default(SimConfig *cfg)
     io->mig_pgsize_bitmap = 0;
     io->max_dirty_bitmap_size = 256 * MiB;
     io->quirk_unmap_overflow = false;
+    io->interrupt_remapping = true;
+    io->allow_unsafe_interrupts = false;
 
     sim_device_defaults(&cfg->devices[0], "0000:00:01.0", SIM_MODEL_EDU, 1);
     sim_device_defaults(&cfg->devices[1], "0000:00:02.0", SIM_MODEL_MIG, 2);
@@ -360,7 +362,10 @@ static bool sim_load_iommu(GKeyFile *kf, SimIommuConfig *io, char **errmsg)
         !sim_key_u32(kf, g, "dma-entry-limit", &io->dma_entry_limit, errmsg) ||
         !sim_key_u64(kf, g, "migration-pgsize-bitmap", &io->mig_pgsize_bitmap, errmsg) ||
         !sim_key_u64(kf, g, "max-dirty-bitmap-size", &io->max_dirty_bitmap_size, errmsg) ||
-        !sim_key_bool(kf, g, "quirk-unmap-overflow", &io->quirk_unmap_overflow, errmsg)) {
+        !sim_key_bool(kf, g, "quirk-unmap-overflow", &io->quirk_unmap_overflow, errmsg) ||
+        !sim_key_bool(kf, g, "interrupt-remapping", &io->interrupt_remapping, errmsg) ||
+        !sim_key_bool(kf, g, "allow-unsafe-interrupts", &io->allow_unsafe_interrupts,
+                      errmsg)) {
         return false;
     }
     if (!(io->pgsizes & ~(SIM_PAGE_SIZE - 1))) {

@@ -81,6 +81,17 @@ static long sim_type1_check_extension(SimContainer *c, unsigned long arg)
     }
 }
 
+/*
+ * type1 refuses a group without MSI isolation (no interrupt remapping) unless
+ * the administrator allowed unsafe interrupts.
+ */
+static bool sim_msi_isolated(SimGroup *g)
+{
+    const SimIommuConfig *io = &sim_world->cfg.iommu;
+
+    return g->emulated || io->interrupt_remapping || io->allow_unsafe_interrupts;
+}
+
 static long sim_container_set_iommu(SimContainer *c, unsigned long arg)
 {
     if (!c->groups || c->iommu_set) {
@@ -101,6 +112,11 @@ static long sim_container_set_iommu(SimContainer *c, unsigned long arg)
     default:
         /* e.g. VFIO_UNMAP_ALL: an extension, but not a type to open */
         return -EINVAL;
+    }
+    for (GList *l = c->groups; l; l = l->next) {
+        if (!sim_msi_isolated(l->data)) {
+            return -EPERM;
+        }
     }
     c->iommu_set = true;
     c->type = arg;
@@ -180,6 +196,9 @@ static bool sim_aperture_conflict(SimContainer *c, SimGroup *g)
 
 int sim_container_attach_group(SimContainer *c, SimGroup *g)
 {
+    if (c->iommu_set && !sim_msi_isolated(g)) {
+        return -EPERM;
+    }
     if (c->iommu_set && sim_aperture_conflict(c, g)) {
         return -EINVAL;
     }

@@ -12,11 +12,8 @@
  * Like QEMU's model, edu has no reset: its registers survive a close and a
  * re-open, and VFIO_DEVICE_RESET is refused.
  *
- * BAR0 is mappable, as on the rig.  Reads through a mapping see the register
- * values the model publishes into the shared page; writes through it are
- * picked up by the sim thread's poll (every 200 us) and then take effect, so
- * a program that writes through the mapping and immediately reads back may
- * see the old value.  pread/pwrite on the region are exact.
+ * BAR0 is mappable, as on the rig; accesses through the mapping trap into
+ * the model (mmio-trap.c), so they behave exactly like pread/pwrite.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -34,7 +31,6 @@
 #define EDU_DMA_IRQ         0x00000100
 #define EDU_DMA_START       0x40000
 #define EDU_DMA_SIZE        4096
-#define EDU_REG_WINDOW      0x100   /* registers published to the mapping */
 #define EDU_FACT_DELAY_NS   (10 * 1000)
 
 typedef struct SimEdu {
@@ -48,46 +44,7 @@ typedef struct SimEdu {
     uint8_t dma_buf[EDU_DMA_SIZE];
     SimTimer fact_timer;        /* the factorial "thread" */
     SimTimer dma_timer;         /* DMA completion */
-    uint8_t shadow[EDU_REG_WINDOW]; /* what the mapping held after our last publish */
 } SimEdu;
-
-static void sim_edu_write(SimEdu *s, uint64_t addr, uint64_t val, unsigned size);
-
-static uint8_t *sim_edu_page(SimEdu *s)
-{
-    return s->dev->regions[0].mem;
-}
-
-static void sim_put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static void sim_put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
-/* Mirror the readable registers into the mappable page. */
-static void sim_edu_publish(SimEdu *s)
-{
-    uint8_t *p = sim_edu_page(s);
-
-    if (!p) {
-        return;
-    }
-    memset(p, 0xff, EDU_REG_WINDOW);
-    sim_put32(p + 0x00, EDU_ID);
-    sim_put32(p + 0x04, s->addr4);
-    sim_put32(p + 0x08, s->fact);
-    sim_put32(p + 0x20, s->status);
-    sim_put32(p + 0x24, s->irq_status);
-    sim_put64(p + 0x80, s->dma_src);
-    sim_put64(p + 0x88, s->dma_dst);
-    sim_put64(p + 0x90, s->dma_cnt);
-    sim_put64(p + 0x98, s->dma_cmd);
-    memcpy(s->shadow, p, EDU_REG_WINDOW);
-}
 
 static void sim_edu_raise_irq(SimEdu *s, uint32_t val)
 {
@@ -122,7 +79,6 @@ static void sim_edu_fact_done(void *opaque)
     if (s->status & EDU_STATUS_IRQFACT) {
         sim_edu_raise_irq(s, EDU_FACT_IRQ);
     }
-    sim_edu_publish(s);
 }
 
 static bool sim_edu_in_buffer(uint64_t start, uint64_t size)
@@ -166,7 +122,6 @@ static void sim_edu_dma_done(void *opaque)
     if (s->dma_cmd & EDU_DMA_IRQ_EN) {
         sim_edu_raise_irq(s, EDU_DMA_IRQ);
     }
-    sim_edu_publish(s);
 }
 
 static uint64_t sim_edu_read(SimEdu *s, uint64_t addr, unsigned size)
@@ -247,65 +202,20 @@ static void sim_edu_write(SimEdu *s, uint64_t addr, uint64_t val, unsigned size)
     }
 }
 
-static uint32_t sim_edu_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
+static uint64_t sim_edu_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
 {
-    return (uint32_t)sim_edu_read(dev->model, off, size);
+    return sim_edu_read(dev->model, off, size);
 }
 
-static void sim_edu_bar_write(SimDevice *dev, int bar, uint64_t off, uint32_t val,
+static void sim_edu_bar_write(SimDevice *dev, int bar, uint64_t off, uint64_t val,
                               unsigned size)
 {
-    SimEdu *s = dev->model;
-
-    sim_edu_write(s, off, val, size);
-    sim_edu_publish(s);
-}
-
-/* Writes that went through a mapping: apply each changed register once. */
-static void sim_edu_mmap_poll(SimDevice *dev)
-{
-    SimEdu *s = dev->model;
-    uint8_t *p = sim_edu_page(s);
-    uint8_t now[EDU_REG_WINDOW];
-    bool changed = false;
-
-    if (!p || !memcmp(p, s->shadow, EDU_REG_WINDOW)) {
-        return;
-    }
-    memcpy(now, p, EDU_REG_WINDOW);
-    for (unsigned off = 0; off < EDU_REG_WINDOW; off += 4) {
-        uint32_t v;
-
-        if (!memcmp(now + off, s->shadow + off, 4)) {
-            continue;
-        }
-        memcpy(&v, now + off, 4);
-        /* The start of a DMA is the last thing to take effect. */
-        if (off != 0x98) {
-            sim_edu_write(s, off, v, 4);
-        }
-        changed = true;
-    }
-    if (memcmp(now + 0x98, s->shadow + 0x98, 4)) {
-        uint32_t v;
-
-        memcpy(&v, now + 0x98, 4);
-        sim_edu_write(s, 0x98, v, 4);
-    }
-    if (changed) {
-        sim_edu_publish(s);
-    }
+    sim_edu_write(dev->model, off, val, size);
 }
 
 static void sim_edu_reset(SimDevice *dev)
 {
-    uint8_t *p = dev->regions[0].mem;
-
-    /* hw/misc/edu.c has no reset handler: state is kept. */
-    if (p) {
-        memset(p + EDU_REG_WINDOW, 0xff, EDU_BAR_SIZE - EDU_REG_WINDOW);
-    }
-    sim_edu_publish(dev->model);
+    /* hw/misc/edu.c has no reset handler: the registers keep their values. */
 }
 
 static void sim_edu_realize(SimDevice *dev)
@@ -320,6 +230,7 @@ static void sim_edu_realize(SimDevice *dev)
     dev->model = s;
     sim_pci_config_init(dev, dev->cfg.vendor_id, dev->cfg.device_id, 0x10, 0x00ff00, 1);
     sim_pci_add_bar(dev, 0, EDU_BAR_SIZE, false, false, dev->cfg.bar0_mmap);
+    dev->regions[0].trap_mmap = true;
     sim_pci_add_msi(dev, 0x40, 1, true);
 }
 
@@ -339,5 +250,4 @@ const SimDeviceOps sim_edu_ops = {
     .reset = sim_edu_reset,
     .bar_read = sim_edu_bar_read,
     .bar_write = sim_edu_bar_write,
-    .mmap_poll = sim_edu_mmap_poll,
 };

@@ -208,7 +208,7 @@ static void sim_mig_reg_write(SimMig *s, uint64_t off, uint32_t val)
     sim_mig_schedule(s);
 }
 
-static uint32_t sim_mig_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
+static uint64_t sim_mig_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
 {
     SimMig *s = dev->model;
     uint32_t v = 0;
@@ -233,7 +233,7 @@ static uint32_t sim_mig_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned
     return v;
 }
 
-static void sim_mig_bar_write(SimDevice *dev, int bar, uint64_t off, uint32_t val,
+static void sim_mig_bar_write(SimDevice *dev, int bar, uint64_t off, uint64_t val,
                               unsigned size)
 {
     SimMig *s = dev->model;

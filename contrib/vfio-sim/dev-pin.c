@@ -75,7 +75,7 @@ static void sim_pin_command(SimPin *s, uint32_t cmd)
     }
 }
 
-static uint32_t sim_pin_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
+static uint64_t sim_pin_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned size)
 {
     SimPin *s = dev->model;
 
@@ -102,7 +102,7 @@ static uint32_t sim_pin_bar_read(SimDevice *dev, int bar, uint64_t off, unsigned
     }
 }
 
-static void sim_pin_bar_write(SimDevice *dev, int bar, uint64_t off, uint32_t val,
+static void sim_pin_bar_write(SimDevice *dev, int bar, uint64_t off, uint64_t val,
                               unsigned size)
 {
     SimPin *s = dev->model;

@@ -4,9 +4,10 @@
  * Regions sit at offset index << 40 of the device fd.  BAR accesses are
  * split into naturally aligned 4/2/1-byte accesses as the 6.12 kernel does,
  * and refused with EIO while memory decoding is off in the command
- * register.  A mappable BAR is backed by a memfd that the device model and
- * the program's mmap() share; writes through a mapping cannot be trapped,
- * so the sim thread polls the models that need to see them (dev-edu.c).
+ * register.  A mappable BAR that is plain memory on the device (scratch
+ * RAM, an MSI-X table) is backed by a memfd the model and the program's
+ * mmap() share; a mappable BAR of registers is mapped so that every access
+ * traps into the model (mmio-trap.c), which keeps register semantics exact.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -41,6 +42,12 @@ void sim_device_realize(SimDevice *dev)
 
         r->mem_fd = -1;
         if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+            continue;
+        }
+        if (r->trap_mmap) {
+            if (!sim_trap_supported()) {
+                r->flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
+            }
             continue;
         }
         r->mem_fd = memfd_create("vfio-sim-bar", MFD_CLOEXEC);
@@ -292,7 +299,7 @@ static ssize_t sim_bar_rw(SimDevice *dev, int bar, void *ubuf, size_t count, uin
             v = bytes[0] | bytes[1] << 8 | bytes[2] << 16 | (uint32_t)bytes[3] << 24;
             dev->ops->bar_write(dev, bar, pos, v, chunk);
         } else {
-            uint32_t v = dev->ops->bar_read(dev, bar, pos, chunk);
+            uint32_t v = (uint32_t)dev->ops->bar_read(dev, bar, pos, chunk);
 
             for (unsigned i = 0; i < chunk; i++) {
                 bytes[i] = v >> (8 * i);
@@ -375,16 +382,20 @@ void *sim_device_mmap(SimDevice *dev, void *addr, size_t len, int prot, int flag
         return MAP_FAILED;
     }
     r = &dev->regions[index];
-    if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || !r->mem) {
+    if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || (!r->mem && !r->trap_mmap)) {
         return MAP_FAILED;
     }
-    if (start + len > ROUND_UP(r->size, SIM_PAGE_SIZE) || start + len < start ||
+    if (!len || start + len > ROUND_UP(r->size, SIM_PAGE_SIZE) || start + len < start ||
         !sim_sparse_allows(r, start, len)) {
         return MAP_FAILED;
     }
-    p = sim_real.mmap(addr, len, prot, flags, r->mem_fd, start);
-    if (p == MAP_FAILED) {
+    if (r->trap_mmap) {
+        p = sim_trap_map(dev, (int)index, addr, len, flags, start, err);
+    } else {
+        p = sim_real.mmap(addr, len, prot, flags, r->mem_fd, start);
         *err = errno;
+    }
+    if (p == MAP_FAILED) {
         return MAP_FAILED;
     }
     m = g_new0(SimBarMapping, 1);
@@ -393,9 +404,6 @@ void *sim_device_mmap(SimDevice *dev, void *addr, size_t len, int prot, int flag
     m->dev = dev;
     sim_bar_mappings = g_list_prepend(sim_bar_mappings, m);
     __atomic_add_fetch(&sim_bar_mapping_count, 1, __ATOMIC_RELAXED);
-    if (dev->ops->mmap_poll) {
-        sim_worker_watch(dev, true);
-    }
     trace_vfio_sim_mmap(dev->cfg.bdf, (int)index, start, len);
     return p;
 }
@@ -414,15 +422,31 @@ void sim_device_munmap(void *addr, size_t len)
         SimBarMapping *m = l->data;
 
         next = l->next;
-        /* Partial unmaps keep the record: the poller only reads the backing. */
+        /* Partial unmaps keep the record (and the trap on what is left). */
         if (m->start >= s && m->start + m->len <= e) {
-            if (m->dev->ops->mmap_poll) {
-                sim_worker_watch(m->dev, false);
-            }
             sim_bar_mappings = g_list_delete_link(sim_bar_mappings, l);
             __atomic_sub_fetch(&sim_bar_mapping_count, 1, __ATOMIC_RELAXED);
             g_free(m);
         }
     }
+    sim_trap_unmap(s, len);
     pthread_mutex_unlock(&sim_lock);
+}
+
+void sim_device_mmio(SimDevice *dev, int bar, uint64_t off, uint64_t *val, unsigned size,
+                     bool write)
+{
+    /* Decoding off: the real access would fail; reads float high. */
+    if (!(sim_pci_command(dev) & PCI_COMMAND_MEMORY) || off + size > dev->regions[bar].size) {
+        if (!write) {
+            *val = UINT64_MAX;
+        }
+        return;
+    }
+    if (write) {
+        dev->ops->bar_write(dev, bar, off, *val, size);
+    } else {
+        *val = dev->ops->bar_read(dev, bar, off, size);
+    }
+    trace_vfio_sim_region_rw(dev->cfg.bdf, bar, off, size, write, size);
 }

@@ -80,6 +80,8 @@ typedef struct SimIommuConfig {
     uint64_t mig_pgsize_bitmap; /* 0 = the smallest of pgsizes, as the kernel does */
     uint64_t max_dirty_bitmap_size; /* DIRTY_BITMAP_SIZE_MAX */
     bool quirk_unmap_overflow;  /* 4.15-5.0: EINVAL when iova + size wraps to 0 */
+    bool interrupt_remapping;   /* MSI isolation (intremap=on) */
+    bool allow_unsafe_interrupts;   /* vfio_iommu_type1.allow_unsafe_interrupts */
 } SimIommuConfig;
 
 /*
@@ -206,6 +208,7 @@ typedef struct SimRegion {
     int nr_sparse;              /* sparse mmap areas (0 = none or whole) */
     struct vfio_region_sparse_mmap_area sparse[4];
     bool msix_mappable;         /* report VFIO_REGION_INFO_CAP_MSIX_MAPPABLE */
+    bool trap_mmap;             /* registers: mappings trap every access (mmio-trap.c) */
     uint32_t type, subtype;     /* VFIO_REGION_INFO_CAP_TYPE (device-specific) */
     uint8_t *mem;               /* backing for mmap (shared), or NULL */
     int mem_fd;                 /* memfd of @mem, for mmap */
@@ -269,11 +272,12 @@ struct SimDeviceOps {
     void (*finalize)(SimDevice *dev);
     /* Power-on state: first open, reset, last close. */
     void (*reset)(SimDevice *dev);
-    /* BAR access of 1, 2 or 4 bytes at @off within BAR @bar. */
-    uint32_t (*bar_read)(SimDevice *dev, int bar, uint64_t off, unsigned size);
-    void (*bar_write)(SimDevice *dev, int bar, uint64_t off, uint32_t val, unsigned size);
-    /* Poll the mmap'd view of the BARs for writes that bypassed bar_write. */
-    void (*mmap_poll)(SimDevice *dev);
+    /*
+     * BAR access of 1, 2 or 4 bytes (8 through a trapped mapping) at @off
+     * within BAR @bar.
+     */
+    uint64_t (*bar_read)(SimDevice *dev, int bar, uint64_t off, unsigned size);
+    void (*bar_write)(SimDevice *dev, int bar, uint64_t off, uint64_t val, unsigned size);
     /* Migration: the device is quiesced (false) or runs (true). */
     void (*set_running)(SimDevice *dev, bool running);
     /* Serialize the device state; @precopy: the part sendable while running. */
@@ -378,6 +382,16 @@ ssize_t sim_device_rw(SimDevice *dev, void *buf, size_t count, uint64_t off, boo
 void *sim_device_mmap(SimDevice *dev, void *addr, size_t len, int prot, int flags,
                       uint64_t off, int *err);
 void sim_device_munmap(void *addr, size_t len);
+/* One access of a trapped mapping: like pread/pwrite on the region. */
+void sim_device_mmio(SimDevice *dev, int bar, uint64_t off, uint64_t *val, unsigned size,
+                     bool write);
+
+/* ---- trapped register mappings (mmio-trap.c) ---- */
+
+void *sim_trap_map(SimDevice *dev, int bar, void *addr, size_t len, int flags,
+                   uint64_t bar_offset, int *err);
+void sim_trap_unmap(uintptr_t start, size_t len);
+bool sim_trap_supported(void);
 /* Reset the device (model + config + IRQs) as a function reset does. */
 void sim_device_reset(SimDevice *dev);
 /* The container this device's DMA goes through, or NULL. */
@@ -439,7 +453,7 @@ void sim_timer_init(SimTimer *t, SimTimerFn *fn, void *opaque);
 void sim_timer_mod_ns(SimTimer *t, int64_t delay_ns);
 void sim_timer_del(SimTimer *t);
 int64_t sim_clock_ns(void);
-/* Devices the sim thread polls (mmap'd BARs, INTx unmask eventfds); counted. */
+/* Devices whose INTx unmask eventfd the sim thread watches; counted. */
 void sim_worker_watch(SimDevice *dev, bool watch);
 void sim_worker_stop(void);
 void sim_worker_reset(void);

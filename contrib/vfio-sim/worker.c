@@ -5,8 +5,8 @@
  * millisecond after it was started, a DMA engine writes guest pages at its
  * own pace, an unmask eventfd is signalled by another thread.  One thread
  * does all of it: it sleeps in poll() on a wake-up eventfd and the watched
- * devices' unmask eventfds until the earliest timer is due, then runs the
- * due timers and device polls with sim_lock held.  It starts on first use
+ * devices' unmask eventfds until the earliest timer is due, then handles
+ * the signalled fds and the due timers with sim_lock held.  It starts on first use
  * and is stopped (joined) at exit, and after fork() the child starts its
  * own when it needs one.
  *
@@ -17,9 +17,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
-
-/* How often mmap'd register pages are compared for writes, in ns. */
-#define SIM_MMAP_POLL_NS (200 * 1000)
 
 static pthread_t sim_worker_thread;
 static bool sim_worker_running;     /* thread started and not told to quit */
@@ -51,9 +48,6 @@ static int64_t sim_worker_timeout_ms(int64_t now)
 
     for (GList *l = sim_timers; l; l = l->next) {
         next = MIN(next, ((SimTimer *)l->data)->deadline_ns);
-    }
-    if (sim_watched && g_hash_table_size(sim_watched)) {
-        next = MIN(next, now + SIM_MMAP_POLL_NS);
     }
     if (next == INT64_MAX) {
         return -1;
@@ -125,16 +119,6 @@ static void *sim_worker_main(void *opaque)
         }
         if (sim_worker_quit) {
             break;
-        }
-        if (sim_watched) {
-            g_hash_table_iter_init(&it, sim_watched);
-            while (g_hash_table_iter_next(&it, &key, NULL)) {
-                SimDevice *dev = key;
-
-                if (dev->ops->mmap_poll) {
-                    dev->ops->mmap_poll(dev);
-                }
-            }
         }
         sim_worker_run_timers();
     }
