@@ -137,9 +137,11 @@ int qemu_memfd_create(const char *name, size_t size, bool hugetlb,
 /*
  * Change used_length of a RAM_RESIZEABLE block to @newsize (rounded up to
  * the page size; at most max_length).  The notifiers hear of it before the
- * change; afterwards the whole new used range is dirty, the region's size
- * is updated and RAMBlock.resized is called.  Returns 0 or -EINVAL with
- * @errp set.
+ * change; afterwards the whole new used range is dirty for every client and
+ * RAMBlock.resized is called (outside the RAM list lock).  A size that
+ * rounds to the current one changes nothing and calls nobody.  The region's
+ * size is the caller's business (memory_region_ram_resize sets it after
+ * this returns).  Returns 0 or -EINVAL with @errp set.
  */
 int qemu_ram_resize(RAMBlock *rb, ram_addr_t newsize, Error **errp);
 

@@ -451,15 +451,18 @@ static gpointer race_setter(gpointer opaque)
         order[i] = order[j];
         order[j] = t;
     }
-    /* Each page once, as a device would report it, in random order. */
+    /*
+     * Each page once, as a device would report it, in random order; in
+     * 1024-page bitmaps, so that the batched word path does the work.
+     */
     for (i = 0; i < s->pages; i++) {
-        uint64_t word = GUINT64_TO_LE(1ULL << (order[i] % 64));
-        ram_addr_t at = qemu_ram_get_offset(s->rb) +
-                        (order[i] - order[i] % 64) * PAGE;
+        uint64_t window = order[i] - order[i] % 1024, bit = order[i] % 1024;
+        uint64_t words[1024 / 64] = { 0 };
 
-        cpu_physical_memory_set_dirty_lebitmap((unsigned long *)&word, at,
-                                               MIN(64, s->pages - (order[i] -
-                                                   order[i] % 64)));
+        words[bit / 64] = GUINT64_TO_LE(1ULL << (bit % 64));
+        cpu_physical_memory_set_dirty_lebitmap(
+            (unsigned long *)words,
+            qemu_ram_get_offset(s->rb) + window * PAGE, 1024);
     }
     g_free(order);
     qatomic_store_release(&s->done, true);
