@@ -336,7 +336,8 @@ static void sim_mig_realize(SimDevice *dev)
     sim_pci_add_msix(dev, 0x40, MIG_MSIX_VECTORS, 2, 0, 0x800);
     vendor->size = SIM_PAGE_SIZE;
     vendor->flags = VFIO_REGION_INFO_FLAG_READ;
-    vendor->type = VFIO_REGION_TYPE_PCI_VENDOR_TYPE | dev->cfg.vendor_id;
+    /* VFIO_REGION_TYPE_PCI_VENDOR_TYPE, spelled unsigned: the macro shifts into the sign bit */
+    vendor->type = 0x80000000u | dev->cfg.vendor_id;
     vendor->subtype = 1;
     dev->nr_regions = VFIO_PCI_NUM_REGIONS + 1;
 }

@@ -29,6 +29,12 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#ifdef CONFIG_VALGRIND_H
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
 #if defined(__x86_64__)
 
 typedef struct SimTrap {
@@ -280,6 +286,11 @@ void *sim_trap_map(SimDevice *dev, int bar, void *addr, size_t len, int flags,
         *err = errno;
         return MAP_FAILED;
     }
+    /*
+     * Memcheck would flag each access to the inaccessible page before the
+     * fault reaches us; to it, the page is ordinary device memory.
+     */
+    VALGRIND_MAKE_MEM_DEFINED(p, len);
     t = g_new0(SimTrap, 1);
     t->start = (uintptr_t)p;
     t->len = len;

@@ -53,7 +53,7 @@ void sim_pci_config_init(SimDevice *dev, uint16_t vendor, uint16_t device, uint8
                          uint32_t class_code, uint8_t irq_pin)
 {
     uint8_t *c = dev->config;
-    int idx = (int)(dev - sim_world->devices);
+    int idx = dev->index;
 
     memset(c, 0, SIM_CFG_SIZE);
     memset(dev->cfg_wmask, 0, SIM_CFG_SIZE);
@@ -82,7 +82,7 @@ void sim_pci_config_init(SimDevice *dev, uint16_t vendor, uint16_t device, uint8
 void sim_pci_add_bar(SimDevice *dev, int bar, uint64_t size, bool io, bool is64, bool mmap)
 {
     SimRegion *r = &dev->regions[bar];
-    int idx = (int)(dev - sim_world->devices);
+    int idx = dev->index;
     uint64_t base = 0xc0000000ULL + (uint64_t)idx * 8 * MiB + (uint64_t)bar * MiB;
     uint32_t lo;
 

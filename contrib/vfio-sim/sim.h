@@ -232,6 +232,7 @@ typedef struct SimDeviceOps SimDeviceOps;
 /* A device of the topology. */
 struct SimDevice {
     SimDeviceConfig cfg;
+    int index;                  /* position in the topology (BAR addresses, IRQ line) */
     const SimDeviceOps *ops;
     SimGroup *group;
     int open_count;             /* open device files */

@@ -114,7 +114,7 @@ static bool sim_build_device(SimDevice *dev)
     ok = ok && sim_write_text(dir, "class", "0x%02x%02x%02x\n", dev->config[0x0b],
                               dev->config[0x0a], dev->config[0x09]);
     ok = ok && sim_write_text(dir, "revision", "0x%02x\n", dev->config[0x08]);
-    ok = ok && sim_write_text(dir, "irq", "%d\n", dev->config[0x3d] ? 16 + (int)(dev - sim_world->devices) : 0);
+    ok = ok && sim_write_text(dir, "irq", "%d\n", dev->config[0x3d] ? 16 + dev->index : 0);
     ok = ok && sim_write_text(dir, "numa_node", "-1\n");
     ok = ok && sim_write_text(dir, "enable", "%d\n", c->driver[0] ? 1 : 0);
     ok = ok && sim_write_text(dir, "driver_override", "%s\n",

@@ -79,6 +79,7 @@ static SimWorld *sim_world_build(const SimConfig *cfg, char **errmsg)
             goto fail;
         }
         dev->cfg = *dc;
+        dev->index = i;
         dev->ops = sim_model_ops(dc->model);
         dev->group = g;
         g->devices = g_list_append(g->devices, dev);
