@@ -424,6 +424,10 @@ static bool sim_load_device(GKeyFile *kf, const char *group, SimDeviceConfig *d,
         return false;
     }
     sim_device_defaults(d, bdf, m, (int)id);
+    /* sysfs spells addresses in lower case. */
+    for (char *c = d->bdf; *c; c++) {
+        *c = g_ascii_tolower(*c);
+    }
     if (driver) {
         g_strstrip(driver);
         if (!strcmp(driver, "none")) {

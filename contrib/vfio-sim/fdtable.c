@@ -82,7 +82,8 @@ SimFile *sim_file_new(SimFileKind kind)
     f->kind = kind;
     f->refs = 1;
     f->backing_fd = -1;
-    if (sim_world) {
+    /* The control file does not hold the topology in place. */
+    if (sim_world && kind != SIM_FILE_CONTROL) {
         sim_world->open_files++;
     }
     return f;
@@ -116,7 +117,7 @@ void sim_file_unref(SimFile *file)
     case SIM_FILE_CONTROL:
         break;
     }
-    if (sim_world) {
+    if (sim_world && file->kind != SIM_FILE_CONTROL) {
         sim_world->open_files--;
     }
     g_free(file);

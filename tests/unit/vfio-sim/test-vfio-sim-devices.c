@@ -1,0 +1,415 @@
+/*
+ * vfio-sim: the simulated devices — DMA through the IOMMU into the right
+ * page, IOMMU faults refused and counted, the mig device's engine seen by
+ * both kinds of dirty tracking, a live migration whose destination ends up
+ * equal to the source, interrupts, and register access through a mapping.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "sim-test.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <linux/pci_regs.h>
+
+#define MIG_CTRL        0x04
+#define MIG_STATUS      0x08
+#define MIG_DMA_BASE    0x10
+#define MIG_DMA_PAGES   0x18
+#define MIG_RATE        0x1c
+#define MIG_PATTERN     0x20
+#define MIG_SEQ         0x24
+#define MIG_FAULTS      0x2c
+#define MIG_STATE_INDEX 0x30
+#define MIG_STATE_DATA  0x34
+#define MIG_STATE_SIZE  0x38
+
+static uint64_t dma_faults(const char *bdf)
+{
+    g_autofree char *key = g_strdup_printf("dma-faults %s", bdf);
+    g_autofree char *v = st_status(key);
+
+    return v ? g_ascii_strtoull(v, NULL, 10) : 0;
+}
+
+static void edu_dma(StDev *d, uint64_t src, uint64_t dst, uint32_t cnt, uint32_t cmd)
+{
+    st_wr32(d, 0, 0x80, src);
+    st_wr32(d, 0, 0x88, dst);
+    st_wr32(d, 0, 0x90, cnt);
+    st_wr32(d, 0, 0x98, cmd | 1);
+    st_wait_for(!(st_rd32(d, 0, 0x98) & 1));
+}
+
+static void test_edu_dma_lands_in_the_right_page(void)
+{
+    uint8_t *ram = st_alloc(4 * ST_PAGE);
+    StDev d;
+
+    st_topology(NULL);
+    memset(ram, 0, 4 * ST_PAGE);
+    memset(ram + ST_PAGE, 0x5a, 64);
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_command(&d, PCI_COMMAND_MASTER);
+    st_assert_ok(st_map(d.container, 0x200000, ram, 4 * ST_PAGE, ST_MAP_RW));
+    edu_dma(&d, 0x201000, 0x40000, 64, 0);          /* page 1 -> buffer */
+    edu_dma(&d, 0x40000, 0x203000 + 8, 64, 2);      /* buffer -> page 3 + 8 */
+    g_assert_cmpmem(ram + 3 * ST_PAGE + 8, 64, ram + ST_PAGE, 64);
+    for (int i = 0; i < 8; i++) {
+        g_assert_cmpint(ram[3 * ST_PAGE + i], ==, 0);
+    }
+    g_assert_cmpint(ram[2 * ST_PAGE], ==, 0);
+    st_close(&d);
+    munmap(ram, 4 * ST_PAGE);
+}
+
+static void test_edu_dma_faults_refused(void)
+{
+    uint8_t *ram = st_alloc(2 * ST_PAGE);
+    uint64_t before;
+    StDev d;
+
+    memset(ram, 0x11, 2 * ST_PAGE);
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_command(&d, PCI_COMMAND_MASTER);
+    st_assert_ok(st_map(d.container, 0x300000, ram, ST_PAGE, VFIO_DMA_MAP_FLAG_READ));
+    st_assert_ok(st_map(d.container, 0x301000, ram + ST_PAGE, ST_PAGE, ST_MAP_RW));
+    before = dma_faults(ST_EDU);
+    /* Write into a read-only mapping: refused, memory untouched. */
+    edu_dma(&d, 0x40000, 0x300000, 16, 2);
+    g_assert_cmpint(ram[0], ==, 0x11);
+    /* A transfer that runs off the end of a mapping moves nothing. */
+    edu_dma(&d, 0x40000, 0x301ff8, 16, 2);
+    g_assert_cmpint(ram[2 * ST_PAGE - 8], ==, 0x11);
+    /* Unmapped IOVA. */
+    edu_dma(&d, 0x500000, 0x40000, 16, 0);
+    g_assert_cmpint(dma_faults(ST_EDU), ==, before + 3);
+    st_close(&d);
+    munmap(ram, 2 * ST_PAGE);
+}
+
+static void test_edu_no_bus_master_no_dma(void)
+{
+    uint8_t *ram = st_alloc(ST_PAGE);
+    StDev d;
+
+    memset(ram, 0x22, ST_PAGE);
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x300000, ram, ST_PAGE, ST_MAP_RW));
+    edu_dma(&d, 0x40000, 0x300000, 16, 2);
+    g_assert_cmpint(ram[0], ==, 0x22);
+    st_close(&d);
+    munmap(ram, ST_PAGE);
+}
+
+static void test_edu_intx_automask_and_unmask_eventfd(void)
+{
+    int trig = eventfd(0, EFD_CLOEXEC), unmask = eventfd(0, EFD_CLOEXEC);
+    uint8_t buf[sizeof(struct vfio_irq_set) + 4];
+    struct vfio_irq_set *s = (void *)buf;
+    struct pollfd p = { .fd = trig, .events = POLLIN };
+    uint64_t v;
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    *s = (struct vfio_irq_set){ .argsz = sizeof(buf), .index = VFIO_PCI_INTX_IRQ_INDEX,
+                                .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+                                .count = 1 };
+    memcpy(s->data, &trig, 4);
+    st_assert_ok(ioctl(d.device, VFIO_DEVICE_SET_IRQS, s));
+    s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+    memcpy(s->data, &unmask, 4);
+    st_assert_ok(ioctl(d.device, VFIO_DEVICE_SET_IRQS, s));
+
+    st_wr32(&d, 0, 0x60, 0x1);                  /* raise */
+    g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
+    g_assert_cmpint(read(trig, &v, 8), ==, 8);
+    /* Automasked: raising again while masked does not signal. */
+    st_wr32(&d, 0, 0x60, 0x2);
+    g_assert_cmpint(poll(&p, 1, 50), ==, 0);
+    /* Unmask with the line still asserted: delivered again at once. */
+    v = 1;
+    g_assert_cmpint(write(unmask, &v, 8), ==, 8);
+    g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
+    g_assert_cmpint(read(trig, &v, 8), ==, 8);
+    /* Acknowledge everything, unmask: nothing pending. */
+    st_wr32(&d, 0, 0x64, 0x3);
+    v = 1;
+    g_assert_cmpint(write(unmask, &v, 8), ==, 8);
+    g_assert_cmpint(poll(&p, 1, 100), ==, 0);
+    st_close(&d);
+    close(trig);
+    close(unmask);
+}
+
+static void test_edu_mmap_exact(void)
+{
+    volatile uint32_t *bar;
+    volatile uint64_t *bar64;
+    volatile uint8_t *bar8;
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    bar = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, d.device, st_bar_offset(0));
+    g_assert_true(bar != MAP_FAILED);
+    bar64 = (volatile uint64_t *)bar;
+    bar8 = (volatile uint8_t *)bar;
+    bar[0x08 / 4] = 5;                          /* factorial */
+    while (bar[0x20 / 4] & 1) {
+        g_usleep(100);
+    }
+    g_assert_cmpuint(bar[0x08 / 4], ==, 120);
+    bar64[0x80 / 8] = 0x123456789ULL;           /* 64-bit registers take 8-byte access */
+    g_assert_cmphex(bar64[0x80 / 8], ==, 0x123456789ULL);
+    g_assert_cmphex(bar8[0], ==, 0xff);         /* edu answers ~0 to narrow reads */
+    g_assert_cmphex(bar[0x100 / 4], ==, 0xffffffff);
+    munmap((void *)bar, 1 << 20);
+    st_close(&d);
+}
+
+/* ---- the mig device ---- */
+
+static void mig_start_engine(StDev *d, uint64_t iova, uint32_t pages, uint32_t rate)
+{
+    st_command(d, PCI_COMMAND_MASTER);
+    st_wr32(d, 0, MIG_DMA_BASE, (uint32_t)iova);
+    st_wr32(d, 0, MIG_DMA_BASE + 4, iova >> 32);
+    st_wr32(d, 0, MIG_DMA_PAGES, pages);
+    st_wr32(d, 0, MIG_RATE, rate);
+    st_wr32(d, 0, MIG_PATTERN, 0xc0ffee00);
+    st_wr32(d, 0, MIG_CTRL, 1);
+}
+
+static void test_mig_engine_dirty_container_tracking(void)
+{
+    const uint32_t pages = 16;
+    uint8_t *ram = st_alloc(pages * ST_PAGE);
+    uint64_t bitmap = 0;
+    uint8_t buf[sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+                sizeof(struct vfio_iommu_type1_dirty_bitmap_get)];
+    struct vfio_iommu_type1_dirty_bitmap *db = (void *)buf;
+    struct vfio_iommu_type1_dirty_bitmap_get *range = (void *)db->data;
+    StDev d;
+
+    memset(ram, 0, pages * ST_PAGE);
+    st_open(&d, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x400000, ram, pages * ST_PAGE, ST_MAP_RW));
+    *db = (struct vfio_iommu_type1_dirty_bitmap){ .argsz = sizeof(*db),
+                                                   .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START };
+    st_assert_ok(ioctl(d.container, VFIO_IOMMU_DIRTY_PAGES, db));
+    mig_start_engine(&d, 0x400000, 4, 4);
+    st_wait_for(st_rd32(&d, 0, MIG_SEQ) >= 8);
+    st_wr32(&d, 0, MIG_CTRL, 0);
+    /* The engine's pattern is in guest memory, page by page. */
+    g_assert_cmphex(*(uint64_t *)(ram + 2 * ST_PAGE) >> 32, ==, 0xc0ffee00);
+    g_assert_cmpint(ram[5 * ST_PAGE], ==, 0);
+    /* vfio-pci pins nothing: every mapped page is reported. */
+    *db = (struct vfio_iommu_type1_dirty_bitmap){ .argsz = sizeof(buf),
+                                                   .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP };
+    *range = (struct vfio_iommu_type1_dirty_bitmap_get){
+        .iova = 0x400000, .size = pages * ST_PAGE,
+        .bitmap = { .pgsize = ST_PAGE, .size = 8, .data = (__u64 *)&bitmap } };
+    st_assert_ok(ioctl(d.container, VFIO_IOMMU_DIRTY_PAGES, db));
+    g_assert_cmphex(bitmap, ==, (1ULL << pages) - 1);
+    st_close(&d);
+    munmap(ram, pages * ST_PAGE);
+}
+
+static void test_mig_engine_dirty_dma_logging(void)
+{
+    const uint32_t pages = 16;
+    uint8_t *ram = st_alloc(pages * ST_PAGE);
+    struct vfio_device_feature_dma_logging_range r = { .iova = 0x400000,
+                                                       .length = pages * ST_PAGE };
+    struct vfio_device_feature_dma_logging_control ctl = {
+        .page_size = ST_PAGE, .num_ranges = 1, .ranges = (uintptr_t)&r };
+    uint64_t bitmap = 0;
+    struct vfio_device_feature_dma_logging_report rep = {
+        .iova = 0x400000, .length = pages * ST_PAGE, .page_size = ST_PAGE,
+        .bitmap = (uintptr_t)&bitmap };
+    StDev d;
+
+    st_open(&d, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x400000, ram, pages * ST_PAGE, ST_MAP_RW));
+    st_assert_ok(st_feature(d.device, VFIO_DEVICE_FEATURE_SET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, sizeof(ctl)));
+    mig_start_engine(&d, 0x402000, 3, 1);       /* pages 2, 3, 4 of the range */
+    st_wait_for(st_rd32(&d, 0, MIG_SEQ) >= 3);
+    st_wr32(&d, 0, MIG_CTRL, 0);
+    st_assert_ok(st_feature(d.device, VFIO_DEVICE_FEATURE_GET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep)));
+    /* Exactly the pages written, unlike the container's all-dirty answer. */
+    g_assert_cmphex(bitmap, ==, 0x1c);
+    /* Read and clear: nothing new since. */
+    bitmap = 0;
+    st_assert_ok(st_feature(d.device, VFIO_DEVICE_FEATURE_GET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep)));
+    g_assert_cmphex(bitmap, ==, 0);
+    st_assert_ok(st_feature(d.device, VFIO_DEVICE_FEATURE_SET |
+                            VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0));
+    st_assert_errno(st_feature(d.device, VFIO_DEVICE_FEATURE_GET |
+                               VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &rep, sizeof(rep)),
+                    EINVAL);
+    st_close(&d);
+    munmap(ram, pages * ST_PAGE);
+}
+
+static const char topo_two_mig[] =
+    "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\nstate-size = 4096\n"
+    "[device 0000:00:06.0]\nmodel = mig\ngroup = 6\nstate-size = 4096\n";
+
+/* Drain a saving data_fd into @out until it reports its end (0 or ENOMSG). */
+static void drain(int fd, GByteArray *out, bool precopy)
+{
+    uint8_t buf[1000];     /* not a multiple of anything */
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        g_byte_array_append(out, buf, n);
+    }
+    if (precopy) {
+        g_assert_cmpint(n, ==, -1);
+        g_assert_cmpint(errno, ==, ENOMSG);
+    } else {
+        g_assert_cmpint(n, ==, 0);
+    }
+}
+
+static void test_mig_live_migration_state_equal(void)
+{
+    uint8_t *ram = st_alloc(8 * ST_PAGE);
+    g_autoptr(GByteArray) stream = g_byte_array_new();
+    struct vfio_precopy_info info = { .argsz = sizeof(info) };
+    uint32_t src_seq, words;
+    StDev s, t;
+    int sfd, tfd;
+
+    st_topology(topo_two_mig);
+    st_open(&s, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    st_open(&t, "0000:00:06.0", VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(s.container, 0x400000, ram, 8 * ST_PAGE, ST_MAP_RW));
+    mig_start_engine(&s, 0x400000, 8, 2);
+    st_wait_for(st_rd32(&s, 0, MIG_SEQ) >= 4);
+
+    st_assert_ok(st_mig_state(s.device, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+    g_assert_cmpint(sfd, >=, 0);
+    st_assert_ok(ioctl(sfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+    g_assert_cmpuint(info.initial_bytes, >, 0);
+    drain(sfd, stream, true);
+    st_assert_ok(ioctl(sfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+    g_assert_cmpuint(info.initial_bytes, ==, 0);
+    /* The engine keeps running and dirtying its state during pre-copy. */
+    st_wait_for((ioctl(sfd, VFIO_MIG_GET_PRECOPY_INFO, &info), info.dirty_bytes > 0));
+    drain(sfd, stream, true);
+    /* PRE_COPY -> STOP_COPY walks PRE_COPY_P2P; the same fd carries on. */
+    st_assert_ok(st_mig_state(s.device, VFIO_DEVICE_STATE_STOP_COPY, &tfd));
+    g_assert_cmpint(tfd, ==, -1);
+    st_assert_errno(ioctl(sfd, VFIO_MIG_GET_PRECOPY_INFO, &info), EINVAL);
+    drain(sfd, stream, false);
+    src_seq = st_rd32(&s, 0, MIG_SEQ);
+
+    st_assert_ok(st_mig_state(t.device, VFIO_DEVICE_STATE_RESUMING, &tfd));
+    g_assert_cmpint(write(tfd, stream->data, stream->len), ==, stream->len);
+    st_assert_ok(st_mig_state(t.device, VFIO_DEVICE_STATE_STOP, NULL));
+    close(tfd);
+
+    /* Registers and every word of internal state are the source's. */
+    g_assert_cmpuint(st_rd32(&t, 0, MIG_SEQ), ==, src_seq);
+    g_assert_cmpuint(st_rd32(&t, 0, MIG_DMA_PAGES), ==, 8);
+    words = st_rd32(&s, 0, MIG_STATE_SIZE) / 4;
+    st_wr32(&s, 0, MIG_STATE_INDEX, 0);
+    st_wr32(&t, 0, MIG_STATE_INDEX, 0);
+    for (uint32_t i = 0; i < words; i++) {
+        g_assert_cmphex(st_rd32(&t, 0, MIG_STATE_DATA), ==, st_rd32(&s, 0, MIG_STATE_DATA));
+    }
+    /* The finished session's fd is dead once the source leaves STOP_COPY. */
+    st_assert_ok(st_mig_state(s.device, VFIO_DEVICE_STATE_STOP, NULL));
+    st_assert_errno(read(sfd, ram, 16), ENODEV);
+    close(sfd);
+    st_close(&t);
+    st_close(&s);
+    munmap(ram, 8 * ST_PAGE);
+    st_topology(NULL);
+}
+
+static void test_mig_stopped_engine_is_quiet(void)
+{
+    uint8_t *ram = st_alloc(4 * ST_PAGE);
+    uint32_t seq;
+    StDev d;
+
+    st_open(&d, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x400000, ram, 4 * ST_PAGE, ST_MAP_RW));
+    mig_start_engine(&d, 0x400000, 4, 1);
+    st_wait_for(st_rd32(&d, 0, MIG_SEQ) >= 2);
+    st_assert_ok(st_mig_state(d.device, VFIO_DEVICE_STATE_STOP, NULL));
+    seq = st_rd32(&d, 0, MIG_SEQ);
+    g_usleep(20 * 1000);
+    g_assert_cmpuint(st_rd32(&d, 0, MIG_SEQ), ==, seq);
+    st_assert_ok(st_mig_state(d.device, VFIO_DEVICE_STATE_RUNNING, NULL));
+    st_wait_for(st_rd32(&d, 0, MIG_SEQ) > seq);
+    st_close(&d);
+    munmap(ram, 4 * ST_PAGE);
+}
+
+static void test_mig_engine_fault_status(void)
+{
+    StDev d;
+
+    st_open(&d, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    mig_start_engine(&d, 0x400000, 2, 1);       /* nothing mapped there */
+    st_wait_for(st_rd32(&d, 0, MIG_FAULTS) >= 2);
+    g_assert_true(st_rd32(&d, 0, MIG_STATUS) & 2);
+    st_wr32(&d, 0, MIG_CTRL, 0);
+    st_wr32(&d, 0, MIG_STATUS, 2);
+    g_assert_false(st_rd32(&d, 0, MIG_STATUS) & 2);
+    st_close(&d);
+}
+
+static void test_mig_region_caps(void)
+{
+    g_autofree struct vfio_region_info *ri = g_malloc0(256);
+    struct vfio_info_cap_header *h;
+    StDev d;
+
+    st_open(&d, ST_MIG, VFIO_TYPE1v2_IOMMU);
+    ri->argsz = 256;
+    ri->index = 0;
+    st_assert_ok(ioctl(d.device, VFIO_DEVICE_GET_REGION_INFO, ri));
+    g_assert_true(ri->flags & VFIO_REGION_INFO_FLAG_CAPS);
+    h = (void *)((char *)ri + ri->cap_offset);
+    g_assert_cmpint(h->id, ==, VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+    /* mmap outside the sparse area (the register page) is refused. */
+    st_assert_errno(mmap(NULL, ST_PAGE, PROT_READ, MAP_SHARED, d.device, 0), EINVAL);
+    g_assert_true(mmap(NULL, ST_PAGE, PROT_READ, MAP_SHARED, d.device, ST_PAGE) != MAP_FAILED);
+    ri->argsz = 256;
+    ri->index = VFIO_PCI_NUM_REGIONS;
+    st_assert_ok(ioctl(d.device, VFIO_DEVICE_GET_REGION_INFO, ri));
+    h = (void *)((char *)ri + ri->cap_offset);
+    g_assert_cmpint(h->id, ==, VFIO_REGION_INFO_CAP_TYPE);
+    g_assert_cmphex(((struct vfio_region_info_cap_type *)h)->type, ==, 0x80001b36);
+    st_close(&d);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vfio-sim/devices/edu/dma-lands-in-the-right-page",
+                    test_edu_dma_lands_in_the_right_page);
+    g_test_add_func("/vfio-sim/devices/edu/dma-faults-refused", test_edu_dma_faults_refused);
+    g_test_add_func("/vfio-sim/devices/edu/no-bus-master-no-dma", test_edu_no_bus_master_no_dma);
+    g_test_add_func("/vfio-sim/devices/edu/intx-automask-and-unmask-eventfd",
+                    test_edu_intx_automask_and_unmask_eventfd);
+    g_test_add_func("/vfio-sim/devices/edu/mmap-exact", test_edu_mmap_exact);
+    g_test_add_func("/vfio-sim/devices/mig/engine-dirty-container-tracking",
+                    test_mig_engine_dirty_container_tracking);
+    g_test_add_func("/vfio-sim/devices/mig/engine-dirty-dma-logging",
+                    test_mig_engine_dirty_dma_logging);
+    g_test_add_func("/vfio-sim/devices/mig/live-migration-state-equal",
+                    test_mig_live_migration_state_equal);
+    g_test_add_func("/vfio-sim/devices/mig/stopped-engine-is-quiet",
+                    test_mig_stopped_engine_is_quiet);
+    g_test_add_func("/vfio-sim/devices/mig/engine-fault-status", test_mig_engine_fault_status);
+    g_test_add_func("/vfio-sim/devices/mig/region-caps", test_mig_region_caps);
+    return g_test_run();
+}
