@@ -208,9 +208,13 @@ static inline int st_feature(int fd, uint32_t flags, void *payload, size_t len)
 
     f->argsz = sizeof(*f) + len;
     f->flags = flags;
-    memcpy(f->data, payload, len);
+    if (len) {
+        memcpy(f->data, payload, len);
+    }
     r = ioctl(fd, VFIO_DEVICE_FEATURE, f);
-    memcpy(payload, f->data, len);
+    if (len) {
+        memcpy(payload, f->data, len);
+    }
     return r;
 }
 
