@@ -5,11 +5,10 @@
  * biased so ranges collide, and reach the top of the 64-bit space):
  * insert, remove, the three lookups, bottom-up and top-down allocation, and
  * a foreach that stops early.  The model is an array of the mappings sorted
- * by IOVA, searched linearly; allocation in the model tries every candidate
- * start (a free range found lowest begins at the window's start or just
- * above a mapping; found highest, it ends at the window's end or just below
- * a mapping).  After every step the tree must hold exactly the model's
- * mappings, in order.
+ * by IOVA, searched linearly; allocation in the model walks the free gaps
+ * between the mappings in order and takes the first (bottom-up) or last
+ * (top-down) that fits in the window.  After every step the tree must hold
+ * exactly the model's mappings, in order.
  */
 #include "fuzz.h"
 #include "exec/memory.h"
@@ -76,18 +75,16 @@ static void model_add(GArray *model, const DMAMap *map)
     g_array_insert_val(model, i, *map);
 }
 
-/* Whether [start, start + size] is inside [begin, last] and free. */
-static bool model_fits(GArray *model, uint64_t start, uint64_t size,
-                       uint64_t begin, uint64_t last)
-{
-    return start >= begin && start <= last && last - start >= size &&
-           model_find(model, start, start + size) < 0;
-}
-
-/* What iova_tree_alloc_map(_top_down) must return, and the start it picks. */
+/*
+ * What iova_tree_alloc_map(_top_down) must return, and the start it picks:
+ * walk the free gaps between the sorted mappings, clipped to [begin, last],
+ * and take the first that fits (or the last, top-down) at its low (high) end.
+ */
 static int model_alloc(GArray *model, const DMAMap *map, uint64_t begin, uint64_t last,
                        bool top_down, uint64_t *start)
 {
+    /* Signed and wide, so gaps can be empty (hi = lo - 1) and end at 2^64 - 1. */
+    __int128 gap_lo = 0;            /* first free address after the previous mapping */
     bool found = false;
 
     if (!model_valid_except_iova(map) || begin > last) {
@@ -96,41 +93,24 @@ static int model_alloc(GArray *model, const DMAMap *map, uint64_t begin, uint64_
     if (map->size > last - begin) {
         return IOVA_ERR_NOMEM;
     }
-    if (top_down) {
-        if (model_fits(model, last - map->size, map->size, begin, last)) {
-            *start = last - map->size;
-            return IOVA_OK;
-        }
-        for (guint i = 0; i < model->len; i++) {
-            const DMAMap *m = &g_array_index(model, DMAMap, i);
-            uint64_t s;
+    for (guint i = 0; i <= model->len; i++) {
+        /* The gap [gap_lo, gap_hi]; after the last mapping it runs to 2^64 - 1. */
+        __int128 gap_hi = i < model->len
+            ? (__int128)g_array_index(model, DMAMap, i).iova - 1 : (__int128)UINT64_MAX;
+        __int128 lo = MAX(gap_lo, (__int128)begin), hi = MIN(gap_hi, (__int128)last);
 
-            if (m->iova <= map->size) {
-                continue;       /* no room for the range below this mapping */
-            }
-            s = m->iova - 1 - map->size;
-            if (model_fits(model, s, map->size, begin, last) && (!found || s > *start)) {
-                *start = s;
-                found = true;
-            }
-        }
-    } else {
-        if (model_fits(model, begin, map->size, begin, last)) {
-            *start = begin;
-            return IOVA_OK;
-        }
-        for (guint i = 0; i < model->len; i++) {
+        if (i < model->len) {
             const DMAMap *m = &g_array_index(model, DMAMap, i);
-            uint64_t s;
 
-            if (m->iova + m->size == UINT64_MAX) {
-                continue;       /* nothing above this mapping */
-            }
-            s = m->iova + m->size + 1;
-            if (model_fits(model, s, map->size, begin, last) && (!found || s < *start)) {
-                *start = s;
-                found = true;
-            }
+            gap_lo = (__int128)m->iova + m->size + 1;
+        }
+        if (lo > hi || hi - lo < map->size) {
+            continue;       /* empty or too small */
+        }
+        *start = top_down ? (uint64_t)(hi - map->size) : (uint64_t)lo;
+        found = true;
+        if (!top_down) {
+            break;
         }
     }
     return found ? IOVA_OK : IOVA_ERR_NOMEM;
