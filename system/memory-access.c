@@ -261,7 +261,9 @@ MemTxResult memory_region_dispatch_read(MemoryRegion *mr, hwaddr addr, uint64_t 
         *pval = bswap_n(*pval, size);
     }
     *pval &= size_mask(size);
-    trace_memory_region_ops_read(memory_region_name(mr), addr, *pval, size);
+    if (trace_event_get_state_backends(TRACE_MEMORY_REGION_OPS_READ)) {
+        trace_memory_region_ops_read(memory_region_name(mr), addr, *pval, size);
+    }
     return r;
 }
 
@@ -272,7 +274,9 @@ MemTxResult memory_region_dispatch_write(MemoryRegion *mr, hwaddr addr, uint64_t
         return MEMTX_DECODE_ERROR;
     }
     val &= size_mask(size);
-    trace_memory_region_ops_write(memory_region_name(mr), addr, val, size);
+    if (trace_event_get_state_backends(TRACE_MEMORY_REGION_OPS_WRITE)) {
+        trace_memory_region_ops_write(memory_region_name(mr), addr, val, size);
+    }
     if (device_is_big_endian(mr->ops->endianness)) {
         val = bswap_n(val, size);
     }

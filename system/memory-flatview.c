@@ -15,10 +15,9 @@
  *      its rank in rendering order;
  *   2. sweep the pieces by start address with a min-heap on rank: at each
  *      point the lowest-ranked live piece is visible.
- * That is O(n log n) for any tree, and O(n) plus a check when the pieces
- * arrive already sorted (or reverse-sorted, the order in which equal
- * priority siblings added in address order are stored), which is the
- * common case.  Adjacent output ranges that continue the same region with
+ * Sorting is linear (a radix sort, or nothing when the pieces arrive in
+ * order, the common case); the sweep is O(n log k) for k overlapping
+ * pieces, O(n) when nothing overlaps.  Adjacent output ranges that continue the same region with
  * the same attributes are merged, so the view is canonical: two trees
  * showing the same thing render to equal views, which is what makes the
  * listener diff exact.
@@ -46,6 +45,15 @@ typedef struct RenderPiece {
 } RenderPiece;
 
 /*
+ * A piece's start as a sort key.  A piece ends at most at 2^64 and is not
+ * empty, so its start always fits in 64 bits.
+ */
+typedef struct RenderKey {
+    uint64_t start;
+    uint32_t index;
+} RenderKey;
+
+/*
  * Scratch space reused across renders (the memory core is single-threaded),
  * so a rebuild of a large tree does not allocate per piece.
  */
@@ -58,6 +66,9 @@ typedef struct Renderer {
     uint32_t *order;
     /* Min-heap of piece indexes (by index, i.e. rank). */
     uint32_t *heap;
+    /* Sort keys and the radix sort's second buffer. */
+    RenderKey *keys;
+    RenderKey *keys_tmp;
     size_t cap_index;
 } Renderer;
 
@@ -119,22 +130,20 @@ static void render_collect(Renderer *r, MemoryRegion *mr, Int128 origin, Int128 
     }
 }
 
-static int render_order_cmp(const void *a, const void *b)
-{
-    const RenderPiece *pa = &renderer.pieces[*(const uint32_t *)a];
-    const RenderPiece *pb = &renderer.pieces[*(const uint32_t *)b];
-
-    if (int128_ne(pa->start, pb->start)) {
-        return int128_lt(pa->start, pb->start) ? -1 : 1;
-    }
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
-/* Fill r->order with piece indexes sorted by start. */
+/*
+ * Fill r->order with piece indexes sorted by start, ties in rank order.
+ * Pieces usually arrive sorted, or reverse-sorted (equal-priority siblings
+ * are stored newest first, and machines add them in address order): both
+ * are detected in one pass.  Otherwise an LSD radix sort on the 64-bit
+ * starts, one byte per pass, skipping bytes that are equal in every key
+ * (most high bytes): stable, so ties keep their rank order, and much
+ * cheaper than a comparison sort over an index array.
+ */
 static void render_sort(Renderer *r)
 {
     size_t n = r->nr_pieces, i;
     bool ascending = true, descending = true;
+    unsigned shift;
 
     for (i = 1; i < n; i++) {
         Int128 prev = r->pieces[i - 1].start, cur = r->pieces[i].start;
@@ -142,11 +151,42 @@ static void render_sort(Renderer *r)
         ascending &= int128_le(prev, cur);
         descending &= int128_gt(prev, cur);
     }
-    for (i = 0; i < n; i++) {
-        r->order[i] = descending ? n - 1 - i : i;
+    if (ascending || descending) {
+        for (i = 0; i < n; i++) {
+            r->order[i] = descending ? n - 1 - i : i;
+        }
+        return;
     }
-    if (!ascending && !descending) {
-        qsort(r->order, n, sizeof(r->order[0]), render_order_cmp);
+
+    for (i = 0; i < n; i++) {
+        r->keys[i] = (RenderKey) { int128_get64(r->pieces[i].start), i };
+    }
+    for (shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = { 0 }, pos = 0;
+        RenderKey *swap;
+        unsigned b;
+
+        for (i = 0; i < n; i++) {
+            count[(r->keys[i].start >> shift) & 0xff]++;
+        }
+        if (count[(r->keys[0].start >> shift) & 0xff] == n) {
+            continue;
+        }
+        for (b = 0; b < 256; b++) {
+            size_t c = count[b];
+
+            count[b] = pos;
+            pos += c;
+        }
+        for (i = 0; i < n; i++) {
+            r->keys_tmp[count[(r->keys[i].start >> shift) & 0xff]++] = r->keys[i];
+        }
+        swap = r->keys;
+        r->keys = r->keys_tmp;
+        r->keys_tmp = swap;
+    }
+    for (i = 0; i < n; i++) {
+        r->order[i] = r->keys[i].index;
     }
 }
 
@@ -229,6 +269,8 @@ static void render_sweep(Renderer *r, FlatView *fv)
         r->cap_index = MAX(n, r->cap_index * 2);
         r->order = g_renew(uint32_t, r->order, r->cap_index);
         r->heap = g_renew(uint32_t, r->heap, r->cap_index);
+        r->keys = g_renew(RenderKey, r->keys, r->cap_index);
+        r->keys_tmp = g_renew(RenderKey, r->keys_tmp, r->cap_index);
     }
     render_sort(r);
 

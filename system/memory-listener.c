@@ -80,6 +80,10 @@ static void listener_call_one(MemoryListener *l, ListenerSectionOp op,
         l->log_stop(l, section, old_mask, new_mask);
         break;
     }
+    /* Checked first: the arguments cost more than the disabled event itself. */
+    if (!trace_event_get_state_backends(TRACE_MEMORY_LISTENER_SECTION)) {
+        return;
+    }
     trace_memory_listener_section(l->name ? l->name : "", listener_op_names[op],
                                   section->offset_within_address_space,
                                   int128_getlo(int128_sub(section->size, int128_one())),
@@ -302,6 +306,11 @@ void memory_listener_register(MemoryListener *listener, AddressSpace *as)
     FlatView *view;
     unsigned i;
 
+    if (!as || !as->current_map) {
+        error_report("memory listener '%s': no (or a destroyed) address space: ignored",
+                     listener->name ? listener->name : "");
+        return;
+    }
     if (listener->address_space) {
         error_report("memory listener '%s' is already registered on '%s': ignored",
                      listener->name ? listener->name : "", listener->address_space->name);

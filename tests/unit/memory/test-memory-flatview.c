@@ -432,6 +432,138 @@ static void test_lifetime(void)
     fixture_fini(&f);
 }
 
+/*
+ * The visible leaf at @addr by definition: the first leaf, walking
+ * children in list order before the region itself, whose window covers
+ * @addr.  Independent of the renderer, for comparing against it.
+ */
+static MemoryRegion *model_owner(MemoryRegion *mr, Int128 origin, Int128 lo, Int128 hi,
+                                 Int128 addr, hwaddr *offset)
+{
+    GList *l;
+
+    if (!mr->enabled) {
+        return NULL;
+    }
+    lo = int128_max(lo, origin);
+    hi = int128_min(hi, int128_add(origin, mr->size));
+    if (int128_lt(addr, lo) || int128_ge(addr, hi)) {
+        return NULL;
+    }
+    if (mr->alias) {
+        return model_owner(mr->alias, int128_sub(origin, int128_make64(mr->alias_offset)), lo,
+                           hi, addr, offset);
+    }
+    for (l = mr->subregions.head; l; l = l->next) {
+        MemoryRegion *sub = l->data;
+        MemoryRegion *found = model_owner(sub, int128_add(origin, int128_make64(sub->addr)),
+                                          lo, hi, addr, offset);
+
+        if (found) {
+            return found;
+        }
+    }
+    if (mr->terminates) {
+        *offset = int128_get64(int128_sub(addr, origin));
+        return mr;
+    }
+    return NULL;
+}
+
+#define RND_UNIT   0x100
+#define RND_UNITS  64
+#define RND_LEAVES 12
+#define RND_BOXES  3
+#define RND_ALIASES 4
+
+/* Place @mr at a random offset of @container where it fits (it always does). */
+static void random_place(GRand *rand, MemoryRegion *container, MemoryRegion *mr)
+{
+    uint64_t room = memory_region_size(container) - memory_region_size(mr);
+    hwaddr offset = g_rand_int_range(rand, 0, room / RND_UNIT + 1) * RND_UNIT;
+
+    g_assert_true(memory_region_add_subregion_overlap_checked(
+        container, offset, mr, g_rand_int_range(rand, -2, 3), &error_abort));
+}
+
+static void test_random_trees_match_model(void)
+{
+    GRand *rand = g_rand_new_with_seed(1234);
+    unsigned seed;
+
+    for (seed = 0; seed < 200; seed++) {
+        MemoryRegion root, leaves[RND_LEAVES], boxes[RND_BOXES], aliases[RND_ALIASES];
+        AddressSpace as;
+        unsigned i, u;
+
+        memory_region_init(&root, NULL, "root", RND_UNITS * RND_UNIT);
+        address_space_init(&as, &root, "random");
+        memory_region_transaction_begin();
+        for (i = 0; i < RND_BOXES; i++) {
+            g_autofree char *name = g_strdup_printf("box%u", i);
+            MemoryRegion *parent = i ? &boxes[g_rand_int_range(rand, 0, i)] : &root;
+            unsigned max_units = MIN(32, memory_region_size(parent) / RND_UNIT);
+
+            /* Nested boxes are never bigger than their parent, and hold any leaf. */
+            memory_region_init(&boxes[i], NULL, name,
+                               g_rand_int_range(rand, 8, max_units + 1) * RND_UNIT);
+            random_place(rand, parent, &boxes[i]);
+        }
+        for (i = 0; i < RND_LEAVES; i++) {
+            g_autofree char *name = g_strdup_printf("leaf%u", i);
+            unsigned where = g_rand_int_range(rand, 0, RND_BOXES + 1);
+
+            leaf(&leaves[i], name, g_rand_int_range(rand, 1, 9) * RND_UNIT);
+            random_place(rand, where == RND_BOXES ? &root : &boxes[where], &leaves[i]);
+            if (g_rand_int_range(rand, 0, 8) == 0) {
+                memory_region_set_enabled(&leaves[i], false);
+            }
+        }
+        for (i = 0; i < RND_ALIASES; i++) {
+            g_autofree char *name = g_strdup_printf("alias%u", i);
+            MemoryRegion *target = g_rand_boolean(rand) ? &leaves[i] : &boxes[i % RND_BOXES];
+            uint64_t tsize = memory_region_size(target) / RND_UNIT;
+            uint64_t size = g_rand_int_range(rand, 1, tsize + 1);
+            uint64_t off = g_rand_int_range(rand, 0, tsize - size + 1);
+
+            memory_region_init_alias(&aliases[i], NULL, name, target, off * RND_UNIT,
+                                     size * RND_UNIT);
+            random_place(rand, &root, &aliases[i]);
+        }
+        memory_region_transaction_commit();
+
+        for (u = 0; u < RND_UNITS * RND_UNIT; u += RND_UNIT / 4) {
+            hwaddr model_off = 0, xlat, len = 1;
+            MemoryRegion *want = model_owner(&root, 0, 0, int128_2_64(), u, &model_off);
+            MemoryRegion *got = address_space_translate(&as, u, &xlat, &len, false,
+                                                        MEMTXATTRS_UNSPECIFIED);
+
+            if (!want) {
+                g_assert_false(memory_region_is_ram(got));
+                g_assert_true(got->name && !strcmp(got->name, "unassigned"));
+            } else if (got != want || xlat != model_off) {
+                g_test_message("seed %u addr 0x%x: model %s@0x%" PRIx64 ", view %s@0x%" PRIx64,
+                               seed, u, want->name, model_off, got->name, xlat);
+                g_test_fail();
+                return;
+            }
+        }
+
+        address_space_destroy(&as);
+        for (i = 0; i < RND_ALIASES; i++) {
+            memory_region_unparent(&aliases[i]);
+        }
+        for (i = 0; i < RND_LEAVES; i++) {
+            memory_region_unparent(&leaves[i]);
+        }
+        for (i = RND_BOXES; i-- > 0;) {
+            memory_region_unparent(&boxes[i]);
+        }
+        memory_region_unparent(&root);
+    }
+    g_rand_free(rand);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -455,6 +587,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/flatview/shared-root-shares-view", test_shared_root_shares_view);
     g_test_add_func("/memory/flatview/find", test_find);
     g_test_add_func("/memory/flatview/lifetime", test_lifetime);
+    g_test_add_func("/memory/flatview/random-trees-match-model", test_random_trees_match_model);
     ret = g_test_run();
     memory_map_cleanup();
     return ret;

@@ -465,6 +465,154 @@ static void test_destroy_unregisters(void)
     memory_region_unparent(&root);
 }
 
+/*
+ * A listener that mirrors the view from the callbacks alone: region_add
+ * must be for a section it doesn't have, region_del and region_nop for one
+ * it has.  After every commit its set must equal the view.
+ */
+typedef struct Mirror {
+    MemoryListener ml;
+    GHashTable *sections;
+    unsigned errors;
+} Mirror;
+
+static char *mirror_key(MemoryRegionSection *s)
+{
+    return g_strdup_printf("0x%" PRIx64 "+0x%" PRIx64 " %s@0x%" PRIx64 "%s",
+                           s->offset_within_address_space, int128_get64(s->size),
+                           memory_region_name(s->mr), s->offset_within_region,
+                           s->readonly ? " ro" : "");
+}
+
+static void mirror_add(MemoryListener *l, MemoryRegionSection *s)
+{
+    Mirror *m = container_of(l, Mirror, ml);
+    char *key = mirror_key(s);
+
+    if (g_hash_table_contains(m->sections, key)) {
+        g_test_message("region_add for a section already there: %s", key);
+        m->errors++;
+    }
+    g_hash_table_add(m->sections, key);
+}
+
+static void mirror_del(MemoryListener *l, MemoryRegionSection *s)
+{
+    Mirror *m = container_of(l, Mirror, ml);
+    g_autofree char *key = mirror_key(s);
+
+    if (!g_hash_table_remove(m->sections, key)) {
+        g_test_message("region_del for a section not there: %s", key);
+        m->errors++;
+    }
+}
+
+static void mirror_nop(MemoryListener *l, MemoryRegionSection *s)
+{
+    Mirror *m = container_of(l, Mirror, ml);
+    g_autofree char *key = mirror_key(s);
+
+    if (!g_hash_table_contains(m->sections, key)) {
+        g_test_message("region_nop for a section not there: %s", key);
+        m->errors++;
+    }
+}
+
+static void mirror_check(Mirror *m, AddressSpace *as, unsigned step)
+{
+    char **lines = flatview_lines(as);
+    guint i, n = g_strv_length(lines);
+
+    if (n != g_hash_table_size(m->sections)) {
+        g_test_message("step %u: view has %u sections, mirror %u", step, n,
+                       g_hash_table_size(m->sections));
+        m->errors++;
+    }
+    for (i = 0; i < n; i++) {
+        if (!g_hash_table_contains(m->sections, lines[i])) {
+            g_test_message("step %u: mirror lacks %s", step, lines[i]);
+            m->errors++;
+        }
+    }
+    g_strfreev(lines);
+}
+
+#define MIRROR_LEAVES 10
+#define MIRROR_UNIT   0x100
+
+static void test_random_changes_keep_mirror(void)
+{
+    MemoryRegion root, leaves[MIRROR_LEAVES];
+    AddressSpace as;
+    Mirror m = {
+        .ml = { .region_add = mirror_add, .region_del = mirror_del, .region_nop = mirror_nop,
+                .name = "mirror" },
+        .sections = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+    };
+    GRand *rand = g_rand_new_with_seed(99);
+    unsigned step, i;
+
+    memory_region_init(&root, NULL, "root", 64 * MIRROR_UNIT);
+    address_space_init(&as, &root, "mirror");
+    for (i = 0; i < MIRROR_LEAVES; i++) {
+        g_autofree char *name = g_strdup_printf("m%u", i);
+
+        memory_region_init_io(&leaves[i], NULL, NULL, NULL, name,
+                              g_rand_int_range(rand, 1, 9) * MIRROR_UNIT);
+        memory_region_add_subregion_overlap(&root, g_rand_int_range(rand, 0, 56) * MIRROR_UNIT,
+                                            &leaves[i], g_rand_int_range(rand, -1, 2));
+    }
+    memory_listener_register(&m.ml, &as);
+    mirror_check(&m, &as, 0);
+
+    for (step = 1; step <= 500 && !m.errors; step++) {
+        unsigned batch = g_rand_int_range(rand, 1, 4), b;
+
+        memory_region_transaction_begin();
+        for (b = 0; b < batch; b++) {
+            MemoryRegion *mr = &leaves[g_rand_int_range(rand, 0, MIRROR_LEAVES)];
+            uint64_t units = memory_region_size(mr) / MIRROR_UNIT;
+
+            switch (g_rand_int_range(rand, 0, 5)) {
+            case 0:
+                memory_region_set_enabled(mr, !mr->enabled);
+                break;
+            case 1:
+                memory_region_set_address(mr, g_rand_int_range(rand, 0, 64 - units + 1) *
+                                              MIRROR_UNIT);
+                break;
+            case 2:
+                memory_region_del_subregion(&root, mr);
+                memory_region_add_subregion_overlap(&root, g_rand_int_range(rand, 0, 56) *
+                                                    MIRROR_UNIT, mr,
+                                                    g_rand_int_range(rand, -1, 2));
+                break;
+            case 3:
+                memory_region_set_readonly(mr, !mr->readonly);
+                break;
+            case 4:
+                if (mr->addr + 8 * MIRROR_UNIT <= 64 * MIRROR_UNIT) {
+                    memory_region_set_size(mr, g_rand_int_range(rand, 1, 9) * MIRROR_UNIT);
+                }
+                break;
+            }
+        }
+        memory_region_transaction_commit();
+        mirror_check(&m, &as, step);
+    }
+    g_assert_cmpuint(m.errors, ==, 0);
+
+    memory_listener_unregister(&m.ml);
+    g_assert_cmpuint(g_hash_table_size(m.sections), ==, 0);
+    g_hash_table_destroy(m.sections);
+    g_rand_free(rand);
+    address_space_destroy(&as);
+    for (i = 0; i < MIRROR_LEAVES; i++) {
+        memory_region_unparent(&leaves[i]);
+    }
+    memory_region_unparent(&root);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -482,5 +630,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/listener/global-start-rollback", test_global_start_rollback);
     g_test_add_func("/memory/listener/register-while-tracking", test_register_while_tracking);
     g_test_add_func("/memory/listener/destroy-unregisters", test_destroy_unregisters);
+    g_test_add_func("/memory/listener/random-changes-keep-mirror",
+                    test_random_changes_keep_mirror);
     return g_test_run();
 }
