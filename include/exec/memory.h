@@ -203,8 +203,6 @@ struct MemoryRegion {
     uint16_t log_count[8];
 };
 
-/* Priorities for memory_region_add_subregion_overlap: higher wins. */
-
 /*
  * Initialise @mr as an empty container of @size bytes (UINT64_MAX: 2^64).
  * A container renders nothing itself; its subregions show through, the rest
@@ -215,8 +213,9 @@ void memory_region_init(MemoryRegion *mr, void *owner, const char *name, uint64_
 /*
  * Initialise @mr as an I/O region served by @ops with @opaque.  NULL @ops
  * gives a region where every access fails (MEMTX_DECODE_ERROR).  Fails for
- * access sizes in @ops that are not 1, 2, 4 or 8 or where min > max; then
- * @mr is left an empty disabled container.
+ * access sizes in @ops that are not 1, 2, 4 or 8, a minimum above the
+ * maximum, or a missing read or write callback; then @mr is left an empty
+ * disabled container.
  */
 bool memory_region_init_io_checked(MemoryRegion *mr, void *owner, const MemoryRegionOps *ops,
                                    void *opaque, const char *name, uint64_t size,
@@ -306,11 +305,13 @@ void memory_region_unref(MemoryRegion *mr);
 void memory_region_unparent(MemoryRegion *mr);
 
 /*
- * Map @subregion at @offset of container @mr (priority 0; it must not
- * overlap its siblings to have a well-defined view, as in QEMU).  Fails,
+ * Map @subregion at @offset of container @mr with priority 0 (where
+ * siblings of equal priority overlap, the one added last shows).  Fails,
  * leaving the tree unchanged, when @subregion already has a container, when
- * it does not fit inside @mr, when @mr is not a container (an alias or an
- * uninitialised region) or when it would make a cycle.
+ * it does not fit inside @mr, when @mr is an alias or uninitialised, or
+ * when it would make a cycle (through subregions or alias targets).  Any
+ * region that is not an alias may hold subregions: over a leaf, they show
+ * in front of the leaf's own content.
  */
 bool memory_region_add_subregion_checked(MemoryRegion *mr, hwaddr offset,
                                          MemoryRegion *subregion, Error **errp);

@@ -242,7 +242,8 @@ static void test_readonly_and_nonvolatile(void)
     memory_region_init_alias(&alias, NULL, "alias", &target, 0, 0x1000);
     memory_region_set_nonvolatile(&alias, true);
     memory_region_add_subregion(&f.root, 0x4000, &alias);
-    assert_lines(flatview_lines(&f.as), LINES("0x0+0x1000 a@0x0 ro", "0x4000+0x1000 target@0x0 nv"));
+    assert_lines(flatview_lines(&f.as),
+                 LINES("0x0+0x1000 a@0x0 ro", "0x4000+0x1000 target@0x0 nv"));
     memory_region_set_readonly(&box, false);
     assert_lines(flatview_lines(&f.as), LINES("0x0+0x1000 a@0x0", "0x4000+0x1000 target@0x0 nv"));
     memory_region_unparent(&alias);

@@ -412,7 +412,8 @@ static void test_global_start_rollback(void)
 
     g_assert_false(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &err));
     assert_error_mentions(&err, "B", "device cannot track", NULL);
-    assert_lines(rec_log_take(), LINES("A global_start", "B global_start refused", "A global_stop"));
+    assert_lines(rec_log_take(),
+                 LINES("A global_start", "B global_start refused", "A global_stop"));
     g_assert_cmpuint(global_dirty_tracking, ==, 0);
 
     memory_listener_unregister(&a.ml);
