@@ -258,7 +258,8 @@ static ssize_t sim_bar_rw(SimDevice *dev, int bar, void *ubuf, size_t count, uin
         return -EINVAL;
     }
     count = MIN(count, r->size - pos);
-    if (!r->is_io && !(sim_pci_command(dev) & PCI_COMMAND_MEMORY)) {
+    /* Decoding off: the BARs do not answer (device-specific regions do). */
+    if (bar < SIM_NUM_BARS && !r->is_io && !(sim_pci_command(dev) & PCI_COMMAND_MEMORY)) {
         return -EIO;
     }
     if (bar == dev->msix_bar) {
@@ -406,6 +407,20 @@ void *sim_device_mmap(SimDevice *dev, void *addr, size_t len, int prot, int flag
     __atomic_add_fetch(&sim_bar_mapping_count, 1, __ATOMIC_RELAXED);
     trace_vfio_sim_mmap(dev->cfg.bdf, (int)index, start, len);
     return p;
+}
+
+/* Locked.  The world is replaced: mappings of its devices lead nowhere now. */
+void sim_device_forget_mappings(void)
+{
+    for (GList *l = sim_bar_mappings; l; l = l->next) {
+        SimBarMapping *m = l->data;
+
+        sim_trap_unmap(m->start, m->len);
+        g_free(m);
+    }
+    g_list_free(sim_bar_mappings);
+    sim_bar_mappings = NULL;
+    __atomic_store_n(&sim_bar_mapping_count, 0, __ATOMIC_RELAXED);
 }
 
 /* munmap() of anything: forget the BAR mappings it covers. */

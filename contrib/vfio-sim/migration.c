@@ -367,9 +367,18 @@ static int sim_mig_step(SimDevice *dev, uint32_t cur, uint32_t next, SimMigFile 
 static int sim_mig_install(SimMigFile *mf)
 {
     int fd = sim_fd_new_backing(true);
+    uint64_t one = 1;
 
     if (fd < 0) {
         return fd;
+    }
+    /*
+     * poll() on a data_fd says readable (and writable) at once: a STOP_COPY
+     * stream always is, and a pre-copy reader then sees ENOMSG rather than
+     * sleeping forever.
+     */
+    if (sim_real.write(fd, &one, sizeof(one)) < 0) {
+        sim_debug("data_fd %d: %s", fd, strerror(errno));
     }
     mf->file->backing_fd = fd;
     sim_fd_install(fd, mf->file);

@@ -383,6 +383,7 @@ ssize_t sim_device_rw(SimDevice *dev, void *buf, size_t count, uint64_t off, boo
 void *sim_device_mmap(SimDevice *dev, void *addr, size_t len, int prot, int flags,
                       uint64_t off, int *err);
 void sim_device_munmap(void *addr, size_t len);
+void sim_device_forget_mappings(void);
 /* One access of a trapped mapping: like pread/pwrite on the region. */
 void sim_device_mmio(SimDevice *dev, int bar, uint64_t off, uint64_t *val, unsigned size,
                      bool write);

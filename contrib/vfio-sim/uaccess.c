@@ -97,11 +97,11 @@ char *sim_strndup_user(const char *user_src, size_t max, int *err)
 
 int sim_check_mapped(uint64_t addr, uint64_t len)
 {
-    unsigned char vec[256];
+    unsigned char vec[4096];
     uint64_t start = addr & ~(SIM_PAGE_SIZE - 1);
     uint64_t end = addr + len;
 
-    /* mincore() fails with ENOMEM on any hole: one call per 1 MiB. */
+    /* mincore() fails with ENOMEM on any hole: one call per 16 MiB. */
     while (start < end) {
         uint64_t chunk = MIN(end - start, (uint64_t)sizeof(vec) * SIM_PAGE_SIZE);
 

@@ -191,6 +191,7 @@ int sim_world_reload(const char *path, char **errmsg)
         return -EINVAL;
     }
     sim_worker_reset();
+    sim_device_forget_mappings();
     if (sim_world) {
         sim_world_free(sim_world);
     }
