@@ -391,6 +391,117 @@ static void test_mig_region_caps(void)
     st_close(&d);
 }
 
+/* ---- the pinning device ---- */
+
+#define PIN_IOVA_LO 0x08
+#define PIN_IOVA_HI 0x0c
+#define PIN_CMD     0x10
+#define PIN_RESULT  0x14
+#define PIN_PATTERN 0x18
+#define PIN_PINNED  0x1c
+
+static int pin_cmd(StDev *d, uint64_t iova, uint32_t cmd)
+{
+    st_wr32(d, 0, PIN_IOVA_LO, (uint32_t)iova);
+    st_wr32(d, 0, PIN_IOVA_HI, iova >> 32);
+    st_wr32(d, 0, PIN_CMD, cmd);
+    return (int32_t)st_rd32(d, 0, PIN_RESULT);
+}
+
+static uint64_t get_bitmap(int container, uint64_t iova, uint64_t size)
+{
+    uint64_t bitmap = 0;
+    uint8_t buf[sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+                sizeof(struct vfio_iommu_type1_dirty_bitmap_get)];
+    struct vfio_iommu_type1_dirty_bitmap *db = (void *)buf;
+    struct vfio_iommu_type1_dirty_bitmap_get *range = (void *)db->data;
+
+    *db = (struct vfio_iommu_type1_dirty_bitmap){
+        .argsz = sizeof(buf), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP };
+    *range = (struct vfio_iommu_type1_dirty_bitmap_get){
+        .iova = iova, .size = size,
+        .bitmap = { .pgsize = ST_PAGE, .size = 8, .data = (__u64 *)&bitmap } };
+    st_assert_ok(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, db));
+    return bitmap;
+}
+
+static void dirty_start(int container)
+{
+    struct vfio_iommu_type1_dirty_bitmap db = {
+        .argsz = sizeof(db), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START };
+
+    st_assert_ok(ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &db));
+}
+
+static void test_pin_dirty_scope(void)
+{
+    uint8_t *ram = st_alloc(8 * ST_PAGE);
+    struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+    StDev d;
+
+    memset(ram, 0, 8 * ST_PAGE);
+    st_open(&d, ST_PIN, VFIO_TYPE1v2_IOMMU);
+    /* Emulated IOMMU only: no aperture, every page size, no IOVA cap. */
+    st_assert_ok(ioctl(d.container, VFIO_IOMMU_GET_INFO, &info));
+    g_assert_cmphex(info.iova_pgsizes, ==, ~(ST_PAGE - 1));
+    g_assert_cmpint(ioctl(d.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR), ==, 0);
+    st_assert_ok(st_map(d.container, 0x10000, ram, 8 * ST_PAGE, ST_MAP_RW));
+    dirty_start(d.container);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0);
+    g_assert_cmpint(pin_cmd(&d, 0x12000, 1), ==, 0);
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_PINNED), ==, 1);
+    /* Pinned pages stay dirty for as long as they are pinned. */
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x4);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x4);
+    /* A write through the pinning API dirties the page once. */
+    st_wr32(&d, 0, PIN_PATTERN, 0xabcd1234);
+    g_assert_cmpint(pin_cmd(&d, 0x15000, 3), ==, 0);
+    g_assert_cmphex(*(uint32_t *)(ram + 5 * ST_PAGE + 16), ==, 0xabcd1234);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x24);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x4);
+    /* Unpinned: reported once more (it was dirty since the last report), then clean. */
+    g_assert_cmpint(pin_cmd(&d, 0x12000, 2), ==, 0);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x4);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0);
+    /* Pinning outside any mapping fails; unmapping unpins (the notifier). */
+    g_assert_cmpint(pin_cmd(&d, 0x900000, 1), ==, -EINVAL);
+    g_assert_cmpint(pin_cmd(&d, 0x13000, 1), ==, 0);
+    st_assert_ok(st_unmap(d.container, 0x10000, 8 * ST_PAGE));
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_PINNED), ==, 0);
+    st_close(&d);
+    munmap(ram, 8 * ST_PAGE);
+}
+
+static const char topo_pin_shared[] =
+    "[device 0000:00:01.0]\nmodel = edu\ngroup = 1\n"
+    "[device 0000:00:04.0]\nmodel = pin\ngroup = 4\n";
+
+static void test_pin_with_iommu_group_all_dirty(void)
+{
+    uint8_t *ram = st_alloc(4 * ST_PAGE);
+    StDev e, p;
+
+    st_topology(topo_pin_shared);
+    st_open(&p, ST_PIN, 0);
+    st_assert_ok(ioctl(p.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+    p.device = st_assert_ok(ioctl(p.group, VFIO_GROUP_GET_DEVICE_FD, ST_PIN));
+    /* A vfio-pci group joins the same container: it may DMA anywhere. */
+    e.container = p.container;
+    e.group = st_assert_ok(open("/dev/vfio/1", O_RDWR));
+    st_assert_ok(ioctl(e.group, VFIO_GROUP_SET_CONTAINER, &e.container));
+    st_assert_ok(st_map(p.container, 0x10000, ram, 4 * ST_PAGE, ST_MAP_RW));
+    dirty_start(p.container);
+    g_assert_cmphex(get_bitmap(p.container, 0x10000, 4 * ST_PAGE), ==, 0xf);
+    /* Once it leaves, the scope narrows to pinned pages again. */
+    st_assert_ok(ioctl(e.group, VFIO_GROUP_UNSET_CONTAINER));
+    close(e.group);
+    g_assert_cmphex(get_bitmap(p.container, 0x10000, 4 * ST_PAGE), ==, 0xf);
+    g_assert_cmphex(get_bitmap(p.container, 0x10000, 4 * ST_PAGE), ==, 0);
+    st_close(&p);
+    munmap(ram, 4 * ST_PAGE);
+    st_topology(NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -411,5 +522,8 @@ int main(int argc, char **argv)
                     test_mig_stopped_engine_is_quiet);
     g_test_add_func("/vfio-sim/devices/mig/engine-fault-status", test_mig_engine_fault_status);
     g_test_add_func("/vfio-sim/devices/mig/region-caps", test_mig_region_caps);
+    g_test_add_func("/vfio-sim/devices/pin/dirty-scope", test_pin_dirty_scope);
+    g_test_add_func("/vfio-sim/devices/pin/with-iommu-group-all-dirty",
+                    test_pin_with_iommu_group_all_dirty);
     return g_test_run();
 }
