@@ -36,7 +36,7 @@ bench: all
 	meson test -C $(BUILD) --benchmark --num-processes 1
 
 fuzz:
-	tests/fuzz/run-fuzz.sh
+	tests/fuzz/run-fuzz.sh $(FUZZ_ARGS)
 
 clean:
 	-$(NINJA) -C $(BUILD) clean
