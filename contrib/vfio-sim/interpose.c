@@ -156,7 +156,7 @@ static int sim_open_node(SimPathKind kind, int group_id, int flags)
         int fd = sim_fd_new_backing(cloexec);
 
         if (fd < 0) {
-            sim_container_release(c);
+            sim_file_unref(c->file);    /* releases the container too */
             ret = fd;
             break;
         }

@@ -230,6 +230,23 @@ static bool sim_access_ok(uint64_t addr, uint64_t size)
     return size <= task_size && addr <= task_size - size;
 }
 
+/*
+ * VADDR updates are refused while an emulated-IOMMU group is attached: such
+ * devices could not pin or access pages while a vaddr is invalid.
+ */
+static bool sim_vaddr_allowed(SimContainer *c)
+{
+    if (!sim_world->cfg.iommu.update_vaddr) {
+        return false;
+    }
+    for (GList *l = c->groups; l; l = l->next) {
+        if (((SimGroup *)l->data)->emulated) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- GET_INFO ---- */
 
 long sim_iommu_get_info(SimContainer *c, void *arg)
@@ -377,7 +394,7 @@ long sim_iommu_map_dma(SimContainer *c, void *arg)
     if (map.argsz < minsz || (map.flags & ~mask)) {
         return -EINVAL;
     }
-    if ((map.flags & VFIO_DMA_MAP_FLAG_VADDR) && !sim_world->cfg.iommu.update_vaddr) {
+    if ((map.flags & VFIO_DMA_MAP_FLAG_VADDR) && !sim_vaddr_allowed(c)) {
         return -EINVAL;
     }
     ret = sim_dma_do_map(c, &map);
@@ -507,6 +524,9 @@ long sim_iommu_unmap_dma(SimContainer *c, void *arg)
     }
     if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
         (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR))) {
+        return -EINVAL;
+    }
+    if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) && !sim_vaddr_allowed(c)) {
         return -EINVAL;
     }
     if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
