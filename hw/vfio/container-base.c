@@ -74,14 +74,21 @@ void vfio_container_base_finalize(VFIOContainerBase *bcontainer)
     bcontainer->error = NULL;
 }
 
-/* Forget what the kernel no longer maps in [iova, iova + size); size 0: nothing. */
+/*
+ * Forget what a successful unmap of [iova, iova + size) took away.  Type1
+ * unmaps whole mappings: v2 refuses a range that would split one, v1 stops
+ * (having unmapped nothing) when the first mapping it meets starts below
+ * @iova, and otherwise takes every mapping the range touches.
+ */
 static void vfio_container_mappings_forget(VFIOContainerBase *bcontainer, hwaddr iova,
                                            hwaddr size)
 {
-    if (size) {
-        iova_tree_remove(bcontainer->mappings,
-                         (DMAMap){ .iova = iova, .size = size - 1 });
+    const DMAMap *first = iova_tree_find_address(bcontainer->mappings, iova);
+
+    if (!size || (first && first->iova < iova)) {
+        return;
     }
+    iova_tree_remove(bcontainer->mappings, (DMAMap){ .iova = iova, .size = size - 1 });
 }
 
 int vfio_container_dma_map(VFIOContainerBase *bcontainer, hwaddr iova, hwaddr size,

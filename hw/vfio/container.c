@@ -123,8 +123,10 @@ static int vfio_legacy_dma_unmap_all(const VFIOContainer *container)
 
     if (container->unmap_all_supported) {
         if (ioctl(container->fd, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
-            trace_vfio_legacy_dma_unmap_failed(container->fd, 0, 0, errno);
-            return -errno;
+            int err = errno;
+
+            trace_vfio_legacy_dma_unmap_failed(container->fd, 0, 0, err);
+            return -err;
         }
         trace_vfio_legacy_dma_unmap(container->fd, 0, 0, unmap.size);
         return 0;
@@ -212,8 +214,10 @@ static int vfio_legacy_dma_unmap_bitmap(const VFIOContainerBase *bcontainer, hwa
         return -E2BIG;
     }
     if (ioctl(container->fd, VFIO_IOMMU_UNMAP_DMA, &arg)) {
-        trace_vfio_legacy_dma_unmap_failed(container->fd, iova, size, errno);
-        return -errno;
+        int err = errno;
+
+        trace_vfio_legacy_dma_unmap_failed(container->fd, iova, size, err);
+        return -err;
     }
     trace_vfio_legacy_dma_unmap_bitmap(container->fd, iova, size, vbmap->size);
     return 0;
@@ -321,6 +325,7 @@ static bool vfio_legacy_set_iommu(int fd, unsigned int *type, Error **errp)
 /* Type1: page sizes, IOVA ranges, mapping budget, dirty tracking from GET_INFO. */
 static bool vfio_legacy_setup_type1(VFIOContainer *container, Error **errp)
 {
+    ERRP_GUARD();
     VFIOContainerBase *bcontainer = &container->bcontainer;
     struct vfio_iommu_type1_info arg = { .argsz = sizeof(arg) };
     g_autofree void *buf = NULL;
@@ -365,15 +370,21 @@ static bool vfio_legacy_setup_spapr(VFIOContainer *container, Error **errp)
     struct vfio_iommu_spapr_tce_info info = { .argsz = sizeof(info) };
     Range *range;
 
-    if (container->iommu_type == VFIO_SPAPR_TCE_IOMMU &&
-        ioctl(container->fd, VFIO_IOMMU_ENABLE)) {
-        error_setg_errno(errp, errno, "cannot enable the SPAPR_TCE IOMMU");
-        return false;
+    if (container->iommu_type == VFIO_SPAPR_TCE_IOMMU) {
+        int ret = ioctl(container->fd, VFIO_IOMMU_ENABLE) ? -errno : 0;
+
+        trace_vfio_legacy_spapr_enable(container->fd, ret);
+        if (ret) {
+            error_setg_errno(errp, -ret, "cannot enable the SPAPR_TCE IOMMU");
+            return false;
+        }
     }
     if (ioctl(container->fd, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &info)) {
         error_setg_errno(errp, errno, "cannot read the sPAPR IOMMU info of the container");
         return false;
     }
+    trace_vfio_legacy_spapr_info(container->fd, info.dma32_window_start,
+                                 info.dma32_window_size, info.flags, info.ddw.pgsizes);
     if (!info.dma32_window_size) {
         error_setg(errp, "the sPAPR IOMMU reports an empty DMA window");
         return false;
@@ -500,13 +511,16 @@ bool vfio_container_connect(VFIOGroup *group, AddressSpace *as, Error **errp)
 
     fd = open(VFIO_CONTAINER_PATH, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        error_setg_errno(errp, errno, "cannot open %s", VFIO_CONTAINER_PATH);
-        if (errno == ENOENT) {
+        int err = errno;
+
+        error_setg_errno(errp, err, "cannot open %s", VFIO_CONTAINER_PATH);
+        if (err == ENOENT) {
             error_append_hint(errp, "Is the vfio module loaded?\n");
         }
         goto put_space;
     }
     ret = ioctl(fd, VFIO_GET_API_VERSION);
+    trace_vfio_legacy_api_version(fd, ret);
     if (ret != VFIO_API_VERSION) {
         error_setg(errp, "%s speaks VFIO API version %d, we speak %d", VFIO_CONTAINER_PATH,
                    ret, VFIO_API_VERSION);

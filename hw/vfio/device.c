@@ -107,7 +107,10 @@ static ssize_t vfio_device_fd_region_write(VFIODevice *vdev, uint8_t nr, off_t o
 static int vfio_device_fd_device_feature(VFIODevice *vdev,
                                          struct vfio_device_feature *feature)
 {
-    return ioctl(vdev->fd, VFIO_DEVICE_FEATURE, feature) ? -errno : 0;
+    int ret = ioctl(vdev->fd, VFIO_DEVICE_FEATURE, feature) ? -errno : 0;
+
+    trace_vfio_device_feature(vdev->name, feature->flags, ret);
+    return ret;
 }
 
 static int vfio_device_fd_reset(VFIODevice *vdev)
@@ -165,6 +168,8 @@ static void vfio_device_free_reginfo(VFIODevice *vbasedev)
 bool vfio_device_attach_by_ops(const VFIOIOMMUOps *ops, const char *name,
                                VFIODevice *vbasedev, AddressSpace *as, Error **errp)
 {
+    ERRP_GUARD();
+
     if (!ops) {
         ops = &vfio_legacy_ops;
     }

@@ -127,13 +127,14 @@ static int vfio_group_open(int groupid, Error **errp)
     ERRP_GUARD();
     g_autofree char *path = g_strdup_printf("/dev/vfio/%d", groupid);
     int fd = open(path, O_RDWR | O_CLOEXEC);
+    int err = errno;
 
     if (fd >= 0) {
         trace_vfio_group_open(groupid, fd);
         return fd;
     }
-    error_setg_errno(errp, errno, "cannot open group %d (%s)", groupid, path);
-    switch (errno) {
+    error_setg_errno(errp, err, "cannot open group %d (%s)", groupid, path);
+    switch (err) {
     case ENOENT:
         error_append_hint(errp, "The group has a %s only while one of its devices is "
                           "bound to vfio-pci.\n", path);
@@ -273,7 +274,10 @@ static bool vfio_group_get_device(VFIOGroup *group, const char *name,
     int fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, name);
 
     if (fd < 0) {
-        error_setg_errno(errp, errno, "cannot get device %s from group %d", name,
+        int err = errno;
+
+        trace_vfio_group_get_device_fd_failed(group->groupid, name, err);
+        error_setg_errno(errp, err, "cannot get device %s from group %d", name,
                          group->groupid);
         error_append_hint(errp, "Is every device of group %d bound to vfio-pci, and "
                           "%s not in use by another program?\n", group->groupid, name);

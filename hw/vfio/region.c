@@ -179,6 +179,7 @@ static bool vfio_region_setup_sparse(VFIORegion *region, const struct vfio_regio
 bool vfio_region_setup(void *owner, VFIODevice *vbasedev, VFIORegion *region,
                        int index, const char *name, Error **errp)
 {
+    ERRP_GUARD();
     const struct vfio_info_cap_header *hdr;
     struct vfio_region_info *info;
     int ret;
