@@ -32,6 +32,7 @@
 #include "uaccess.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <dlfcn.h>
 #include <sys/mman.h>
@@ -545,12 +546,22 @@ SIM_EXPORT int ioctl(int fd, unsigned long req, ...)
     return (int)sim_ret(ret);
 }
 
-/* read()/write() at the file position (there is none: vfio files are streams). */
+/*
+ * read()/write() at the file position.  A device file's position starts at
+ * 0 and advances; it cannot be moved (no llseek: lseek() fails with ESPIPE,
+ * see lseek() below).
+ */
 static ssize_t sim_rw(SimFile *f, void *buf, size_t count, bool write)
 {
+    ssize_t ret;
+
     switch (f->kind) {
     case SIM_FILE_DEVICE:
-        return sim_device_rw(f->device, buf, count, 0, write);
+        ret = sim_device_rw(f->device, buf, count, f->pos, write);
+        if (ret > 0) {
+            f->pos += ret;
+        }
+        return ret;
     case SIM_FILE_MIG_DATA:
         return write ? sim_mig_file_write(f->mig, buf, count)
                      : sim_mig_file_read(f->mig, buf, count);
@@ -585,6 +596,25 @@ SIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
     ret = sim_rw(f, (void *)buf, count, true);
     sim_unlock_fd();
     return sim_ret(ret);
+}
+
+/* No vfio file can seek (no llseek; data fds are streams). */
+SIM_EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+    if (!sim_in_sim && sim_fd_peek(fd)) {
+        errno = ESPIPE;
+        return -1;
+    }
+    return REAL(lseek)(fd, off, whence);
+}
+
+SIM_EXPORT off64_t lseek64(int fd, off64_t off, int whence)
+{
+    if (!sim_in_sim && sim_fd_peek(fd)) {
+        errno = ESPIPE;
+        return -1;
+    }
+    return REAL(lseek64)(fd, off, whence);
 }
 
 static ssize_t sim_prw(SimFile *f, void *buf, size_t count, off_t off, bool write)
@@ -704,6 +734,33 @@ SIM_EXPORT int munmap(void *addr, size_t len)
         sim_device_munmap(addr, len);
     }
     return REAL(munmap)(addr, len);
+}
+
+/* ---- SIGSEGV stays ours while register BARs are mapped (mmio-trap.c) ---- */
+
+SIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig == SIGSEGV && !sim_in_sim && sim_trap_owns_segv()) {
+        return sim_trap_sigaction(act, old);
+    }
+    return REAL(sigaction)(sig, act, old);
+}
+
+SIM_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    struct sigaction act, old;
+
+    if (sig != SIGSEGV || sim_in_sim || !sim_trap_owns_segv()) {
+        return REAL(signal)(sig, handler);
+    }
+    /* glibc's signal() has BSD semantics. */
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = handler;
+    act.sa_flags = SA_RESTART;
+    sigemptyset(&act.sa_mask);
+    sim_trap_sigaction(&act, &old);
+    return (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void *)old.sa_sigaction
+                                       : old.sa_handler;
 }
 
 /* ---- path queries: stat family, access, readlink, realpath ---- */

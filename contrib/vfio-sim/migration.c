@@ -251,7 +251,8 @@ long sim_mig_file_ioctl(SimMigFile *mf, unsigned long req, void *arg)
     size_t minsz = offsetof(struct vfio_precopy_info, dirty_bytes) + sizeof(info.dirty_bytes);
     SimDevice *dev = mf->dev;
 
-    if (req != VFIO_MIG_GET_PRECOPY_INFO) {
+    /* A resuming fd has no ioctls at all. */
+    if (req != VFIO_MIG_GET_PRECOPY_INFO || !mf->saving) {
         return -ENOTTY;
     }
     if (sim_copy_from_user(&info, arg, minsz) < 0) {
@@ -260,10 +261,8 @@ long sim_mig_file_ioctl(SimMigFile *mf, unsigned long req, void *arg)
     if (info.argsz < minsz) {
         return -EINVAL;
     }
-    if (!dev || !mf->saving) {
-        return -ENODEV;
-    }
-    if (dev->mig_state != S(PRE_COPY) && dev->mig_state != S(PRE_COPY_P2P)) {
+    /* Valid in the pre-copy states only; an ended session is in none. */
+    if (!dev || (dev->mig_state != S(PRE_COPY) && dev->mig_state != S(PRE_COPY_P2P))) {
         return -EINVAL;
     }
     info.initial_bytes = mf->pos < mf->initial_end ? mf->initial_end - mf->pos : 0;

@@ -258,7 +258,34 @@ static void sim_segv_handler(int sig, siginfo_t *si, void *ctx)
         sim_old_segv.sa_handler(sig);
         return;
     }
-    signal(SIGSEGV, SIG_DFL);   /* the instruction faults again, fatally */
+    /* Default action: the instruction faults again, fatally. */
+    sim_thread_enter();
+    sim_segv_installed = false;
+    signal(SIGSEGV, SIG_DFL);
+    sim_thread_leave();
+}
+
+bool sim_trap_owns_segv(void)
+{
+    return sim_segv_installed;
+}
+
+/*
+ * The program installs its own SIGSEGV handler after ours: it becomes the
+ * one faults that are not ours go to, and ours stays in front.  The program
+ * sees what it would have seen without the sim.
+ */
+int sim_trap_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+    struct sigaction prev = sim_old_segv;
+
+    if (act) {
+        sim_old_segv = *act;
+    }
+    if (old) {
+        *old = prev;
+    }
+    return 0;
 }
 
 void *sim_trap_map(SimDevice *dev, int bar, void *addr, size_t len, int flags,
@@ -340,6 +367,16 @@ void sim_trap_unmap(uintptr_t start, size_t len)
 bool sim_trap_supported(void)
 {
     return false;
+}
+
+bool sim_trap_owns_segv(void)
+{
+    return false;
+}
+
+int sim_trap_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+    return -ENOSYS;
 }
 
 #endif

@@ -165,6 +165,7 @@ struct SimFile {
     SimFileKind kind;
     int refs;
     int backing_fd;             /* the real fd first made for it (diagnostics) */
+    uint64_t pos;               /* file position for read()/write() (device files) */
     union {
         SimContainer *container;
         SimGroup *group;
@@ -394,6 +395,10 @@ void *sim_trap_map(SimDevice *dev, int bar, void *addr, size_t len, int flags,
                    uint64_t bar_offset, int *err);
 void sim_trap_unmap(uintptr_t start, size_t len);
 bool sim_trap_supported(void);
+/* Our SIGSEGV handler is installed: the program's sigaction() goes through us. */
+bool sim_trap_owns_segv(void);
+struct sigaction;
+int sim_trap_sigaction(const struct sigaction *act, struct sigaction *old);
 /* Reset the device (model + config + IRQs) as a function reset does. */
 void sim_device_reset(SimDevice *dev);
 /* The container this device's DMA goes through, or NULL. */

@@ -9,7 +9,9 @@
 #include "sim-test.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <linux/pci_regs.h>
 
 #define MIG_CTRL        0x04
@@ -164,6 +166,41 @@ static void test_edu_mmap_exact(void)
     g_assert_cmphex(bar8[0], ==, 0xff);         /* edu answers ~0 to narrow reads */
     g_assert_cmphex(bar[0x100 / 4], ==, 0xffffffff);
     munmap((void *)bar, 1 << 20);
+    st_close(&d);
+}
+
+static void exit_42(int sig)
+{
+    _exit(42);
+}
+
+/* A program's own SIGSEGV handler neither breaks the mapping nor loses real faults. */
+static void test_edu_mmap_with_program_segv_handler(void)
+{
+    struct sigaction sa = { .sa_handler = exit_42 }, old;
+    volatile uint32_t *bar;
+    pid_t pid;
+    int status;
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, d.device, st_bar_offset(0));
+    g_assert_true(bar != MAP_FAILED);
+    sigemptyset(&sa.sa_mask);
+    st_assert_ok(sigaction(SIGSEGV, &sa, &old));
+    bar[0x04 / 4] = 0x0f0f0f0f;
+    g_assert_cmphex(bar[0x04 / 4], ==, 0xf0f0f0f0);
+    pid = fork();
+    if (pid == 0) {
+        /* Not a fault on a register page: the program's handler gets it. */
+        raise(SIGSEGV);
+        _exit(0);
+    }
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 42);
+    st_assert_ok(sigaction(SIGSEGV, &old, NULL));
+    munmap((void *)bar, 4096);
     st_close(&d);
 }
 
@@ -512,6 +549,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/devices/edu/intx-automask-and-unmask-eventfd",
                     test_edu_intx_automask_and_unmask_eventfd);
     g_test_add_func("/vfio-sim/devices/edu/mmap-exact", test_edu_mmap_exact);
+    g_test_add_func("/vfio-sim/devices/edu/mmap-with-program-segv-handler",
+                    test_edu_mmap_with_program_segv_handler);
     g_test_add_func("/vfio-sim/devices/mig/engine-dirty-container-tracking",
                     test_mig_engine_dirty_container_tracking);
     g_test_add_func("/vfio-sim/devices/mig/engine-dirty-dma-logging",

@@ -164,6 +164,22 @@ static void test_fork_child_has_its_copy(void)
     st_close(&d);
 }
 
+/* read() on a device file walks from offset 0 (BAR0); there is no lseek. */
+static void test_device_read_position(void)
+{
+    uint32_t v[2];
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_wr32(&d, 0, 0x04, 0x11111111);
+    g_assert_cmpint(read(d.device, &v[0], 4), ==, 4);
+    g_assert_cmpint(read(d.device, &v[1], 4), ==, 4);
+    g_assert_cmphex(v[0], ==, 0x010000ed);
+    g_assert_cmphex(v[1], ==, 0xeeeeeeee);
+    st_assert_errno(lseek(d.device, 0, SEEK_SET), ESPIPE);
+    st_close(&d);
+}
+
 static void test_poll_on_sim_fd(void)
 {
     int c = st_assert_ok(open("/dev/vfio/vfio", O_RDWR));
@@ -243,6 +259,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/interpose/sysfs-every-way", test_sysfs_every_way);
     g_test_add_func("/vfio-sim/interpose/fork-child-has-its-copy", test_fork_child_has_its_copy);
     g_test_add_func("/vfio-sim/interpose/poll-on-sim-fd", test_poll_on_sim_fd);
+    g_test_add_func("/vfio-sim/interpose/device-read-position", test_device_read_position);
     g_test_add_func("/vfio-sim/interpose/threads-map-concurrently",
                     test_threads_map_concurrently);
     g_test_add_func("/vfio-sim/interpose/bad-pointers-efault", test_bad_pointers_efault);
