@@ -128,7 +128,14 @@ static SimPathKind sim_classify(const char *path, char **redirect, int *group_id
         (path[1] != 'd' && path[1] != 's')) {
         return SIM_PATH_NONE;
     }
-    if (strncmp(path, "/dev/", 5) != 0 && strncmp(path, "/sys/", 5) != 0) {
+    /*
+     * Only these can be ours.  Other programs started with the sim
+     * preloaded (a shell, a compiler) then never build a sim world.
+     */
+    if (strncmp(path, "/dev/vfio", 9) != 0 && strncmp(path, "/dev/iommu", 10) != 0 &&
+        strncmp(path, "/sys/bus/pci", 12) != 0 && strncmp(path, "/sys/devices/pci", 16) != 0 &&
+        strncmp(path, "/sys/kernel/iommu_groups", 24) != 0 &&
+        strncmp(path, "/sys//", 6) != 0 && strncmp(path, "/dev//", 6) != 0) {
         return SIM_PATH_NONE;
     }
     sim_enter();

@@ -25,6 +25,7 @@
 #include "sim.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
 
 static char *sim_tree;          /* root of the tree, NULL before the build */
 static pid_t sim_tree_owner;    /* the process that made it removes it */
@@ -198,13 +199,48 @@ static void sim_add_prefix(const char *p)
     g_ptr_array_add(sim_prefixes, g_strdup(p));
 }
 
+/*
+ * Trees are named after the process that made them; remove those whose
+ * process is gone (killed before its destructor could run).
+ */
+static void sim_sysfs_reap_stale(void)
+{
+    const char *tmp = g_get_tmp_dir();
+    GDir *d = g_dir_open(tmp, 0, NULL);
+    const char *name;
+
+    if (!d) {
+        return;
+    }
+    while ((name = g_dir_read_name(d))) {
+        char *end;
+        long pid;
+
+        if (!g_str_has_prefix(name, "vfio-sim-")) {
+            continue;
+        }
+        pid = strtol(name + strlen("vfio-sim-"), &end, 10);
+        if (end == name + strlen("vfio-sim-") || *end != '-' || pid <= 0 || pid == getpid()) {
+            continue;
+        }
+        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+            g_autofree char *path = g_build_filename(tmp, name, NULL);
+
+            sim_rm_rf(path);
+        }
+    }
+    g_dir_close(d);
+}
+
 int sim_sysfs_build(SimWorld *w)
 {
     g_autofree char *vfio_dir = NULL;
+    g_autofree char *tmpl = g_strdup_printf("vfio-sim-%d-XXXXXX", getpid());
     bool ok = true;
 
     sim_sysfs_destroy();
-    sim_tree = g_dir_make_tmp("vfio-sim-XXXXXX", NULL);
+    sim_sysfs_reap_stale();
+    sim_tree = g_dir_make_tmp(tmpl, NULL);
     if (!sim_tree) {
         return -errno;
     }
