@@ -62,9 +62,13 @@ typedef struct CharBackend {
 /* The backend operations.  Internal to chardev/; here for new backends. */
 struct ChardevClass {
     const char *name;               /* "socket", "stdio", "file", "null" */
-    /* Set up @chr from the options (qom/opts.h); may block (wait=on). */
+    /*
+     * Set up @chr from the options (a QOpts *, qom/opts.h; consume what it
+     * uses with qopts_get); may block (wait=on).  On failure, release what
+     * it allocated: finalize is not called.
+     */
     bool (*open)(Chardev *chr, void *opts, Error **errp);
-    /* Write up to @len bytes; returns bytes written or -errno (-EAGAIN: retry). */
+    /* Write all @len bytes, blocking; returns @len or -errno (no peer: -ENOTCONN). */
     int (*write)(Chardev *chr, const uint8_t *buf, int len);
     /* Start/stop delivering input (a front end attached or detached). */
     void (*update_read_handler)(Chardev *chr);
@@ -80,9 +84,20 @@ struct Chardev {
     const ChardevClass *klass;
     CharBackend *be;                /* the front end, or NULL */
     bool be_open;                   /* a peer is connected (OPENED sent, CLOSED not yet) */
-    bool opened_pending;            /* OPENED to be sent when a front end attaches */
     void *state;                    /* backend private data */
 };
+
+/*
+ * For backends: the front end's can_read (0 without a front end), input
+ * delivery, and connection events (OPENED sets be_open, CLOSED clears it).
+ */
+int qemu_chr_be_can_write(Chardev *chr);
+void qemu_chr_be_write(Chardev *chr, const uint8_t *buf, int len);
+void qemu_chr_be_event(Chardev *chr, QEMUChrEvent event);
+extern const ChardevClass char_socket_class;
+extern const ChardevClass char_stdio_class;
+extern const ChardevClass char_file_class;
+extern const ChardevClass char_null_class;
 
 /*
  * Create a chardev from -chardev options ("socket,id=c0,path=/tmp/s,server=on").
@@ -109,8 +124,8 @@ void qemu_chr_fe_deinit(CharBackend *be, bool del);
 /*
  * Install the handlers (all NULL: stop input).  @be_change and @context are
  * accepted for QEMU compatibility and must be NULL.  With @set_open, a
- * backend that is already open reports CHR_EVENT_OPENED right away (from
- * the main loop).
+ * backend that is already open reports CHR_EVENT_OPENED right away (before
+ * this returns, as QEMU does).
  */
 void qemu_chr_fe_set_handlers(CharBackend *be, IOCanReadHandler *fd_can_read,
                               IOReadHandler *fd_read, IOEventHandler *fd_event,

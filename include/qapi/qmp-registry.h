@@ -83,6 +83,23 @@ void qapi_event_remove_listener(unsigned handle);
  */
 JsonObject *qmp_dispatch(JsonObject *request);
 
+/* {"error": {"class": CLASS, "desc": @desc}}; caller unrefs. */
+JsonObject *qmp_error_response(QmpErrorClass cls, const char *desc);
+
+/*
+ * Argument checking for handlers: fails ("Parameter 'X' is unexpected")
+ * for a member of @args not in the NULL-terminated @allowed, or ("Parameter
+ * 'X' is missing") for a missing one of the NULL-terminated @required.
+ */
+bool qmp_check_args(JsonObject *args, const char *const *allowed,
+                    const char *const *required, Error **errp);
+/*
+ * A string argument: *@value is NULL when absent (@required fails then);
+ * a non-string fails ("Invalid parameter type for 'X', expected: string").
+ */
+bool qmp_arg_string(JsonObject *args, const char *name, bool required, const char **value,
+                    Error **errp);
+
 /* Register the built-in commands (query-status, stop, cont, quit, device_del ...). */
 void qmp_register_builtin_commands(void);
 

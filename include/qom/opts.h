@@ -43,6 +43,8 @@ bool qopts_wants_help(const QOpts *opts);
  * absent).  Fails, naming @key, for anything else.
  */
 bool qopts_get_bool(QOpts *opts, const char *key, bool def, bool *result, Error **errp);
+/* on/yes/true/y or off/no/false/n; false for anything else. */
+bool qemu_parse_bool(const char *value, bool *result);
 /*
  * Fails for the first item no qopts_get* call has consumed:
  * "Invalid parameter 'KEY'".

@@ -101,6 +101,12 @@ void qemu_system_reset(ShutdownCause cause);
  */
 int qemu_main_loop(void);
 
+/*
+ * The aperture program (system/vl.c): parse the command line, build the
+ * machine, run the main loop; returns the exit status.
+ */
+int qemu_main(int argc, char **argv);
+
 /* Forget handlers and state (tests). */
 void runstate_reset_for_test(void);
 
