@@ -8,6 +8,8 @@ unchanged: a build directory's paths are the same inside the guest.
 
     rig.py check BUILD_DIR              every topology with the suite in BUILD_DIR
     rig.py run [-t TOPO] [-e K=V] -- CMD [ARGS]   one command in one guest
+    rig.py bench BUILD_DIR              the VFIO ioctl micro-benchmark in the edu
+                                        guest; figures kept in BUILD_DIR/vm-bench.txt
     rig.py setup                        fetch the kernel and build the initramfs only
 
 Everything downloaded or built goes under .vm-cache/ at the top of the tree,
@@ -711,6 +713,64 @@ def cmd_run(args):
     return 0 if ok else 1
 
 
+BENCH_PROGRAM = os.path.join('tests', 'vfio', 'bench-vfio-ioctl')
+BENCH_RESULT = 'vm-bench.txt'
+BENCH_UNAVAILABLE = 77      # rig.py bench: the rig cannot be set up (a skip)
+
+
+def cmd_bench(args):
+    """Boot the default topology once and run the ioctl micro-benchmark in it.
+
+    The figures are the real-kernel floor of `make bench`'s report
+    (tests/bench/run-bench.sh): the program's whole output is printed and
+    saved, under a header line, in BUILD_DIR/vm-bench.txt (only when it
+    succeeded, so the file always holds the last good run).  Exit status 0,
+    1 when the benchmark failed in the guest, BENCH_UNAVAILABLE when the rig
+    cannot be set up.
+    """
+    build = os.path.realpath(args.build_dir)
+    prog = os.path.join(build, BENCH_PROGRAM)
+    if not os.access(prog, os.X_OK):
+        print('vm-bench: %s is not built' % prog)
+        return 1
+    try:
+        kdir, initrd, accel = setup()
+    except RigUnavailable as e:
+        print('vm-bench: skipped: cannot set up the real-kernel rig: %s' % e)
+        return BENCH_UNAVAILABLE
+    label, setup_lines, env, _ = TOPOLOGIES['edu']['phases'][0]
+    t0 = time.time()
+    rc, res = boot(kdir, initrd, 'edu', [(setup_lines, [('bench', dict(env), [prog])])], {},
+                   accel=accel)
+    outp = os.path.join(res, '0.out')
+    rcp = os.path.join(res, '0.rc')
+    text = open(outp, errors='replace').read() if os.path.exists(outp) else ''
+    trc = int(open(rcp).read().strip()) if os.path.exists(rcp) else -1
+    sys.stdout.write(text if text.endswith('\n') or not text else text + '\n')
+    if rc != 0 or trc != 0 or '\nBENCH ' not in text:
+        for f, lines in (('qemu.log', 20), ('console.log', 20), ('dmesg.txt', 40)):
+            p = os.path.join(res, f)
+            if os.path.exists(p) and os.path.getsize(p):
+                print('--- [edu] %s (last %d lines):' % (f, lines))
+                print('\n'.join(open(p, errors='replace').read().splitlines()[-lines:]))
+        print('vm-bench: the benchmark failed in the guest (exit %d); guest results and dmesg '
+              'kept in %s' % (trc, res))
+        return 1
+    with open(os.path.join(kdir, 'ready')) as f:
+        pkg = f.read().strip()
+    dest = os.path.join(build, BENCH_RESULT)
+    with open(dest + '.tmp', 'w') as f:
+        f.write('# vm-bench: %s, %s, accel %s, %s\n' % (
+            time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), pkg, accel,
+            os.path.relpath(prog, build)))
+        f.write(text)
+    os.rename(dest + '.tmp', dest)
+    shutil.rmtree(res, ignore_errors=True)
+    print('vm-bench: real-kernel figures saved in %s (%s, %.0f s)' % (dest, accel,
+                                                                       time.time() - t0))
+    return 0
+
+
 def cmd_setup(args):
     try:
         kdir, initrd, accel = setup()
@@ -746,6 +806,10 @@ def main():
     r.add_argument('-e', '--env', action='append', help='KEY=VALUE for the command')
     r.add_argument('cmd', nargs=argparse.REMAINDER)
     r.set_defaults(func=cmd_run)
+    b = sub.add_parser('bench', help='run the VFIO ioctl micro-benchmark in the edu guest '
+                                     '(figures saved in BUILD_DIR/%s)' % BENCH_RESULT)
+    b.add_argument('build_dir')
+    b.set_defaults(func=cmd_bench)
     s = sub.add_parser('setup', help='fetch the kernel, build the initramfs, probe KVM')
     s.set_defaults(func=cmd_setup)
     args = ap.parse_args()
