@@ -7,8 +7,8 @@
  *    order by iova is also the order by last address.  Every mapping stores
  *    gap_before, the number of free IOVAs between the previous mapping's
  *    last address (or address 0) and its own iova, and every node the
- *    largest gap_before of its subtree (max_gap).  A hole search descends
- *    only into subtrees whose max_gap is large enough.
+ *    largest gap_before of its subtree (max_value).  A hole search descends
+ *    only into subtrees whose maximum is large enough.
  *
  *  - the translated index, ordered by (translated_addr, iova), where each
  *    node also stores the highest translated last address of its subtree:
@@ -31,25 +31,31 @@ struct AvlNode {
     AvlNode *left;
     AvlNode *right;
     AvlNode *parent;
+    /* Largest AvlTree.value() in the subtree rooted here. */
+    uint64_t max_value;
     int height;             /* of the subtree rooted here; a leaf is 1 */
 };
 
+/*
+ * An AVL tree whose nodes also carry the maximum of a per-node value over
+ * their subtree: the free gap below a mapping for the IOVA index, the last
+ * translated address for the translated index.
+ */
 typedef struct AvlTree {
     AvlNode *root;
-    /* Recompute a node's augmented data from itself and its children. */
-    void (*augment)(AvlNode *node);
+    uint64_t (*value)(const AvlNode *node);
 } AvlTree;
 
+/*
+ * Field order matters for speed: a search of the IOVA index reads the node
+ * links and map.iova/map.size, which this order keeps in the first 64 bytes.
+ */
 typedef struct IOVAMapping {
+    AvlNode by_iova;        /* IOVA index; max_value = largest gap_before */
     DMAMap map;
-    AvlNode by_iova;        /* IOVA index */
-    /* Free IOVAs between the previous mapping (or 0) and map.iova. */
+    /* Free IOVAs between the previous mapping's last address (or 0) and iova. */
     uint64_t gap_before;
-    /* Largest gap_before in the IOVA-index subtree rooted here. */
-    uint64_t max_gap;
-    AvlNode by_xlat;        /* translated-address index */
-    /* Largest translated_addr + size in the subtree rooted at by_xlat. */
-    uint64_t max_xlat_last;
+    AvlNode by_xlat;        /* translated index; max_value = largest last */
 } IOVAMapping;
 
 struct IOVATree {
@@ -68,8 +74,16 @@ static inline int avl_height(const AvlNode *n)
 
 static void avl_update(AvlTree *t, AvlNode *n)
 {
+    uint64_t max = t->value(n);
+
+    if (n->left && n->left->max_value > max) {
+        max = n->left->max_value;
+    }
+    if (n->right && n->right->max_value > max) {
+        max = n->right->max_value;
+    }
+    n->max_value = max;
     n->height = 1 + MAX(avl_height(n->left), avl_height(n->right));
-    t->augment(n);
 }
 
 /* Make @new take @old's place under @parent (or at the root). */
@@ -121,13 +135,17 @@ static AvlNode *avl_rotate_right(AvlTree *t, AvlNode *x)
 }
 
 /*
- * Restore heights, augmented data and balance from @n up to the root.
- * Always walks the whole path: augmented data above a change must be
- * refreshed even where no rotation is needed.
+ * The subtree at @n changed below it (or @n's own value changed): restore
+ * heights, maxima and balance from @n upwards.  Each node stores what its
+ * parent last saw of it, so the walk stops at the first subtree whose
+ * height and maximum come out unchanged -- usually after a few levels.
  */
 static void avl_fix_upwards(AvlTree *t, AvlNode *n)
 {
     while (n) {
+        int old_height = n->height;
+        uint64_t old_max = n->max_value;
+        AvlNode *top = n;
         int balance;
 
         avl_update(t, n);
@@ -136,15 +154,28 @@ static void avl_fix_upwards(AvlTree *t, AvlNode *n)
             if (avl_height(n->left->left) < avl_height(n->left->right)) {
                 avl_rotate_left(t, n->left);
             }
-            n = avl_rotate_right(t, n);
+            top = avl_rotate_right(t, n);
         } else if (balance < -1) {
             if (avl_height(n->right->right) < avl_height(n->right->left)) {
                 avl_rotate_right(t, n->right);
             }
-            n = avl_rotate_left(t, n);
+            top = avl_rotate_left(t, n);
         }
-        n = n->parent;
+        if (top->height == old_height && top->max_value == old_max) {
+            break;
+        }
+        n = top->parent;
     }
+}
+
+/* Attach @node as a leaf at *@link, a child slot of @parent, and rebalance. */
+static void avl_link(AvlTree *t, AvlNode *node, AvlNode *parent, AvlNode **link)
+{
+    node->left = node->right = NULL;
+    node->parent = parent;
+    avl_update(t, node);
+    *link = node;
+    avl_fix_upwards(t, parent);
 }
 
 static void avl_insert(AvlTree *t, AvlNode *node,
@@ -157,16 +188,13 @@ static void avl_insert(AvlTree *t, AvlNode *node,
         parent = *link;
         link = less(node, parent) ? &parent->left : &parent->right;
     }
-    node->left = node->right = NULL;
-    node->parent = parent;
-    node->height = 1;
-    *link = node;
-    avl_fix_upwards(t, node);
+    avl_link(t, node, parent, link);
 }
 
 static void avl_remove(AvlTree *t, AvlNode *node)
 {
     AvlNode *fix_from;
+    AvlNode *moved = NULL;
 
     if (node->left && node->right) {
         /* Put the in-order successor (no left child) in node's place. */
@@ -189,12 +217,27 @@ static void avl_remove(AvlTree *t, AvlNode *node)
         succ->left = node->left;
         node->left->parent = succ;
         avl_replace_child(t, node->parent, node, succ);
+        /*
+         * What node's parent saw of that position, so avl_fix_upwards
+         * compares against the right "before" values there.
+         */
+        succ->height = node->height;
+        succ->max_value = node->max_value;
+        moved = succ;
     } else {
         fix_from = node->parent;
         avl_replace_child(t, node->parent, node,
                           node->left ? node->left : node->right);
     }
     avl_fix_upwards(t, fix_from);
+    /*
+     * The walk from below may stop before reaching @moved, whose own value
+     * replaced node's at that position: that position must be recomputed
+     * whatever happened below.
+     */
+    if (moved && moved != fix_from) {
+        avl_fix_upwards(t, moved);
+    }
 }
 
 static AvlNode *avl_first(const AvlTree *t)
@@ -270,32 +313,14 @@ static inline uint64_t map_xlat_last(const DMAMap *map)
     return map->translated_addr + map->size;
 }
 
-static void iova_augment(AvlNode *n)
+static uint64_t iova_node_value(const AvlNode *n)
 {
-    IOVAMapping *m = iova_entry(n);
-    uint64_t max = m->gap_before;
-
-    if (n->left) {
-        max = MAX(max, iova_entry(n->left)->max_gap);
-    }
-    if (n->right) {
-        max = MAX(max, iova_entry(n->right)->max_gap);
-    }
-    m->max_gap = max;
+    return iova_entry(n)->gap_before;
 }
 
-static void xlat_augment(AvlNode *n)
+static uint64_t xlat_node_value(const AvlNode *n)
 {
-    IOVAMapping *m = xlat_entry(n);
-    uint64_t max = map_xlat_last(&m->map);
-
-    if (n->left) {
-        max = MAX(max, xlat_entry(n->left)->max_xlat_last);
-    }
-    if (n->right) {
-        max = MAX(max, xlat_entry(n->right)->max_xlat_last);
-    }
-    m->max_xlat_last = max;
+    return map_xlat_last(&xlat_entry(n)->map);
 }
 
 static bool iova_less(const AvlNode *a, const AvlNode *b)
@@ -313,12 +338,16 @@ static bool xlat_less(const AvlNode *a, const AvlNode *b)
     return ma->iova < mb->iova;
 }
 
-/* Recompute @m's gap from its predecessor and refresh the path above it. */
-static void iova_refresh_gap(IOVATree *tree, IOVAMapping *m)
+/* Free IOVAs between @prev (NULL: address 0) and @m. */
+static inline uint64_t gap_between(const IOVAMapping *prev, const IOVAMapping *m)
 {
-    IOVAMapping *prev = iova_entry(avl_prev(&m->by_iova));
+    return prev ? m->map.iova - map_last(&prev->map) - 1 : m->map.iova;
+}
 
-    m->gap_before = prev ? m->map.iova - map_last(&prev->map) - 1 : m->map.iova;
+/* @m's predecessor changed: recompute its gap and the maxima above it. */
+static void iova_refresh_gap(IOVATree *tree, IOVAMapping *m, IOVAMapping *prev)
+{
+    m->gap_before = gap_between(prev, m);
     avl_fix_upwards(&tree->iova_index, &m->by_iova);
 }
 
@@ -368,12 +397,12 @@ static IOVAMapping *iova_find_overlap(const IOVATree *tree, uint64_t first,
 /*
  * Lowest mapping with iova > @after whose gap_before exceeds @size (a hole
  * of size + 1 addresses).  Visits O(log n) nodes: subtrees wholly above
- * @after are entered only when their max_gap guarantees a hit, and the
+ * @after are entered only when their maximum guarantees a hit, and the
  * others lie along the search path of @after.
  */
 static IOVAMapping *gap_search_up(AvlNode *n, uint64_t after, uint64_t size)
 {
-    while (n && iova_entry(n)->max_gap > size) {
+    while (n && n->max_value > size) {
         IOVAMapping *m = iova_entry(n);
 
         if (m->map.iova > after) {
@@ -394,7 +423,7 @@ static IOVAMapping *gap_search_up(AvlNode *n, uint64_t after, uint64_t size)
 /* Highest mapping with iova <= @upto whose gap_before exceeds @size. */
 static IOVAMapping *gap_search_down(AvlNode *n, uint64_t upto, uint64_t size)
 {
-    while (n && iova_entry(n)->max_gap > size) {
+    while (n && n->max_value > size) {
         IOVAMapping *m = iova_entry(n);
 
         if (m->map.iova <= upto) {
@@ -419,8 +448,8 @@ IOVATree *iova_tree_new(void)
 {
     IOVATree *tree = g_new0(IOVATree, 1);
 
-    tree->iova_index.augment = iova_augment;
-    tree->xlat_index.augment = xlat_augment;
+    tree->iova_index.value = iova_node_value;
+    tree->xlat_index.value = xlat_node_value;
     return tree;
 }
 
@@ -437,34 +466,52 @@ static bool dma_map_valid(const DMAMap *map)
     return dma_map_valid_except_iova(map) && map->size <= UINT64_MAX - map->iova;
 }
 
-/* Insert a mapping known to be valid and free of overlap. */
-static void iova_tree_insert_unchecked(IOVATree *tree, const DMAMap *map)
+/*
+ * Insert a valid mapping, or return IOVA_ERR_OVERLAP.  One descent of the
+ * IOVA index finds the slot and both neighbours, which are all the overlap
+ * check and the gap bookkeeping need.
+ */
+static int iova_tree_insert_valid(IOVATree *tree, const DMAMap *map)
 {
-    IOVAMapping *m = g_new0(IOVAMapping, 1);
-    IOVAMapping *next;
+    AvlNode **link = &tree->iova_index.root;
+    AvlNode *parent = NULL;
+    IOVAMapping *pred = NULL, *succ = NULL;
+    IOVAMapping *m;
 
+    while (*link) {
+        IOVAMapping *e = iova_entry(*link);
+
+        parent = *link;
+        if (map->iova < e->map.iova) {
+            succ = e;
+            link = &parent->left;
+        } else {
+            pred = e;
+            link = &parent->right;
+        }
+    }
+    if ((pred && map_last(&pred->map) >= map->iova) ||
+        (succ && succ->map.iova <= map_last(map))) {
+        return IOVA_ERR_OVERLAP;
+    }
+
+    m = g_new(IOVAMapping, 1);
     m->map = *map;
-    avl_insert(&tree->iova_index, &m->by_iova, iova_less);
-    iova_refresh_gap(tree, m);
-    next = iova_entry(avl_next(&m->by_iova));
-    if (next) {
-        iova_refresh_gap(tree, next);
+    m->gap_before = gap_between(pred, m);
+    avl_link(&tree->iova_index, &m->by_iova, parent, link);
+    if (succ) {
+        iova_refresh_gap(tree, succ, m);
     }
     avl_insert(&tree->xlat_index, &m->by_xlat, xlat_less);
     tree->nr_maps++;
+    return IOVA_OK;
 }
 
 int iova_tree_insert(IOVATree *tree, const DMAMap *map)
 {
-    int ret = IOVA_OK;
+    int ret = dma_map_valid(map) ? iova_tree_insert_valid(tree, map)
+                                 : IOVA_ERR_INVALID;
 
-    if (!dma_map_valid(map)) {
-        ret = IOVA_ERR_INVALID;
-    } else if (iova_find_overlap(tree, map->iova, map_last(map))) {
-        ret = IOVA_ERR_OVERLAP;
-    } else {
-        iova_tree_insert_unchecked(tree, map);
-    }
     if (map) {
         trace_iova_tree_insert(map->iova, map->size, map->translated_addr, ret);
     }
@@ -508,7 +555,7 @@ const DMAMap *iova_tree_find_iova(const IOVATree *tree, const DMAMap *map)
     while (n) {
         IOVAMapping *m = xlat_entry(n);
 
-        if (n->left && xlat_entry(n->left)->max_xlat_last >= lo) {
+        if (n->left && n->left->max_value >= lo) {
             n = n->left;
             continue;
         }
@@ -534,12 +581,13 @@ void iova_tree_foreach(IOVATree *tree, IOVATreeIterator iterator, void *opaque)
 
 static void iova_tree_remove_mapping(IOVATree *tree, IOVAMapping *m)
 {
+    IOVAMapping *prev = iova_entry(avl_prev(&m->by_iova));
     IOVAMapping *next = iova_entry(avl_next(&m->by_iova));
 
     avl_remove(&tree->iova_index, &m->by_iova);
     avl_remove(&tree->xlat_index, &m->by_xlat);
     if (next) {
-        iova_refresh_gap(tree, next);
+        iova_refresh_gap(tree, next, prev);
     }
     tree->nr_maps--;
     g_free(m);
@@ -650,9 +698,9 @@ static int iova_tree_alloc_common(IOVATree *tree, DMAMap *map, hwaddr begin,
     }
     new_map = *map;
     new_map.iova = start;
-    iova_tree_insert_unchecked(tree, &new_map);
+    ret = iova_tree_insert_valid(tree, &new_map);
+    assert(ret == IOVA_OK);     /* the hole was free */
     map->iova = start;
-    ret = IOVA_OK;
 out:
     trace_iova_tree_alloc(begin, last, map ? map->size : 0, top_down,
                           ret == IOVA_OK ? map->iova : 0, ret);
@@ -669,6 +717,68 @@ int iova_tree_alloc_map_top_down(IOVATree *tree, DMAMap *map,
                                  hwaddr iova_begin, hwaddr iova_last)
 {
     return iova_tree_alloc_common(tree, map, iova_begin, iova_last, true);
+}
+
+/*
+ * Check the subtree at @n of @t; returns its height, or -1 if anything is
+ * wrong.  *count accumulates the number of nodes.
+ */
+static int avl_verify(const AvlTree *t, const AvlNode *n, const AvlNode *parent,
+                      bool (*less)(const AvlNode *a, const AvlNode *b),
+                      size_t *count)
+{
+    int hl, hr;
+    uint64_t max;
+
+    if (!n) {
+        return 0;
+    }
+    if (n->parent != parent ||
+        (n->left && !less(n->left, n)) || (n->right && !less(n, n->right))) {
+        return -1;
+    }
+    hl = avl_verify(t, n->left, n, less, count);
+    hr = avl_verify(t, n->right, n, less, count);
+    if (hl < 0 || hr < 0 || abs(hl - hr) > 1 || n->height != 1 + MAX(hl, hr)) {
+        return -1;
+    }
+    max = t->value(n);
+    if (n->left) {
+        max = MAX(max, n->left->max_value);
+    }
+    if (n->right) {
+        max = MAX(max, n->right->max_value);
+    }
+    if (n->max_value != max) {
+        return -1;
+    }
+    (*count)++;
+    return n->height;
+}
+
+bool iova_tree_verify(const IOVATree *tree)
+{
+    size_t by_iova = 0, by_xlat = 0;
+    const IOVAMapping *prev = NULL;
+
+    if (avl_verify(&tree->iova_index, tree->iova_index.root, NULL, iova_less,
+                   &by_iova) < 0 ||
+        avl_verify(&tree->xlat_index, tree->xlat_index.root, NULL, xlat_less,
+                   &by_xlat) < 0 ||
+        by_iova != tree->nr_maps || by_xlat != tree->nr_maps) {
+        return false;
+    }
+    for (AvlNode *n = avl_first(&tree->iova_index); n; n = avl_next(n)) {
+        const IOVAMapping *m = iova_entry(n);
+
+        if (!dma_map_valid(&m->map) ||
+            (prev && map_last(&prev->map) >= m->map.iova) ||
+            m->gap_before != gap_between(prev, m)) {
+            return false;
+        }
+        prev = m;
+    }
+    return true;
 }
 
 size_t iova_tree_nr_maps(const IOVATree *tree)

@@ -119,6 +119,12 @@ int iova_tree_alloc_map_top_down(IOVATree *tree, DMAMap *map,
 /* Number of mappings in the tree. */
 size_t iova_tree_nr_maps(const IOVATree *tree);
 
+/*
+ * Check the internal indexes (ordering, balance, per-subtree maxima, gaps,
+ * no overlap) in O(n).  For tests and debugging; true when consistent.
+ */
+bool iova_tree_verify(const IOVATree *tree);
+
 /* Free the tree and every mapping in it.  NULL is fine. */
 void iova_tree_destroy(IOVATree *tree);
 

@@ -468,6 +468,9 @@ static void random_ops(guint32 seed, uint64_t base, int nops)
             }
         }
         g_assert_cmpuint(iova_tree_nr_maps(t), ==, s.maps->len);
+        if (op % 16 == 0) {
+            g_assert_true(iova_tree_verify(t));
+        }
         if (op % 500 == 0) {
             WalkCheck w = { .s = &s };
 
@@ -515,9 +518,11 @@ static void test_many_maps_stay_logarithmic(void)
         g_assert_cmpint(iova_tree_alloc_map(t, &m, 0, UINT64_MAX), ==, IOVA_OK);
         g_assert_cmphex(m.iova, ==, (uint64_t)n * 0x2000 - 0x1000 + (uint64_t)i * 0x2000);
     }
+    g_assert_true(iova_tree_verify(t));
     for (int i = 0; i < n; i += 2) {
         g_assert_cmpuint(iova_tree_remove(t, mk((uint64_t)i * 0x2000, 0, 0)), ==, 1);
     }
+    g_assert_true(iova_tree_verify(t));
     /*
      * Now the pages at odd multiples of 0x2000 remain: the free ranges are
      * [0, 0x1fff] and then [0x3000 + k * 0x4000, 0x5fff + k * 0x4000].
