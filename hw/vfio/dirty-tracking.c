@@ -333,6 +333,8 @@ void vfio_dirty_tracking_stop(VFIOContainerBase *bcontainer)
     }
     ls->mode = VFIO_DIRTY_TRACKING_NONE;
     ls->nr_log_ranges = 0;
+    g_clear_pointer(&ls->sync_bitmap, g_free);
+    ls->sync_bitmap_bits = 0;
     bcontainer->dirty_tracking_users = 0;
 }
 
@@ -366,8 +368,8 @@ typedef struct VFIODirtySync {
     uint64_t max_bytes;             /* largest chunk */
     GArray *maps;                   /* VFIODirtyMap of the chunk */
     hwaddr chunk_start, chunk_last;
-    uint64_t *bitmap;               /* chunk bitmap, bitmap_bits bits allocated */
-    uint64_t bitmap_bits;
+    uint64_t *bitmap;               /* chunk bitmap, bitmap_bits bits allocated; */
+    uint64_t bitmap_bits;           /* borrowed from the listener state */
     unsigned long *shifted;         /* scratch for runs not starting on a word */
     uint64_t shifted_bits;
     /* A run of mappings contiguous in IOVA and ram_addr, not yet ORed in */
@@ -647,6 +649,8 @@ static bool vfio_dirty_sync(VFIOContainerBase *bcontainer, hwaddr iova, hwaddr l
     if (!ls) {
         ds.ls = &no_state;
     }
+    ds.bitmap = ds.ls->sync_bitmap;
+    ds.bitmap_bits = ds.ls->sync_bitmap_bits;
     if (ds.mode == VFIO_DIRTY_TRACKING_NONE && !unmap) {
         return true;
     }
@@ -690,7 +694,12 @@ static bool vfio_dirty_sync(VFIOContainerBase *bcontainer, hwaddr iova, hwaddr l
         ok = vfio_dirty_flush_chunk(&ds, errp);
     }
     g_array_free(ds.maps, true);
-    g_free(ds.bitmap);
+    if (ls) {
+        ls->sync_bitmap = ds.bitmap;
+        ls->sync_bitmap_bits = ds.bitmap_bits;
+    } else {
+        g_free(ds.bitmap);
+    }
     g_free(ds.shifted);
     return ok;
 }

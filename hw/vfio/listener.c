@@ -631,6 +631,7 @@ void vfio_container_listener_unregister(VFIOContainerBase *bcontainer)
     trace_vfio_container_listener_unregister(bcontainer->space->as->name,
                                              vfio_container_dma_mappings(bcontainer));
     g_tree_destroy(ls->sections);
+    g_free(ls->sync_bitmap);
     g_free(ls);
     bcontainer->listener_state = NULL;
 }

@@ -207,13 +207,15 @@ void vfio_address_space_put(VFIOAddressSpace *space);
 VFIOAddressSpace *vfio_address_space_find(AddressSpace *as);
 
 /*
- * The memory listener (hw/vfio/listener.c).  register starts mirroring
- * space->as into the container: the memory core replays the current view,
- * and the first mapping error of the replay fails the call (the mappings
- * already made stay: the caller unregisters, which unmaps them).  After a
- * successful register bcontainer->initialized is the caller's to set.
- * unregister is a no-op when not registered; it unmaps what the listener
- * mapped.
+ * The memory listener (hw/vfio/listener.c, include/hw/vfio/vfio-listener.h).
+ * register starts mirroring space->as into the container: the memory core
+ * replays the current view, and the first mapping error of the replay fails
+ * the call, after everything the replay mapped has been unmapped again (the
+ * listener is then unregistered; unregistering again is harmless).  A
+ * successful register sets bcontainer->initialized: later mapping errors
+ * are reported and counted in mapping_errors.  unregister is a no-op when
+ * not registered; it unmaps what the listener mapped and stops dirty
+ * tracking.
  */
 bool vfio_container_listener_register(VFIOContainerBase *bcontainer, Error **errp);
 void vfio_container_listener_unregister(VFIOContainerBase *bcontainer);

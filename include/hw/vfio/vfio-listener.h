@@ -86,6 +86,12 @@ typedef struct VFIOListenerState {
     uint32_t nr_log_ranges;         /* DMA logging: ranges the devices log */
     /* DMA logging: [iova, iova + length) each; mappings outside are "all dirty" */
     struct vfio_device_feature_dma_logging_range log_ranges[VFIO_DMA_LOGGING_MAX_RANGES];
+    /*
+     * The bitmap syncs query into, kept while tracking runs so that each
+     * sync does not allocate (and fault in) megabytes anew; bits allocated.
+     */
+    uint64_t *sync_bitmap;
+    uint64_t sync_bitmap_bits;
     /* Statistics for tests, traces and the benchmark */
     uint64_t sync_queries;          /* bitmap queries (ioctls) made by log_sync and unmaps */
     uint64_t dirty_pages_reported;  /* pages ORed into RAM's bitmaps */
