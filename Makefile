@@ -33,7 +33,7 @@ demo: all
 	scripts/demo.sh $(BUILD)
 
 bench: all
-	meson test -C $(BUILD) --benchmark --num-processes 1
+	tests/bench/run-bench.sh $(BUILD)
 
 fuzz:
 	tests/fuzz/run-fuzz.sh $(FUZZ_ARGS)
