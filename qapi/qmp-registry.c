@@ -124,9 +124,12 @@ static const char *qmp_check_request(JsonObject *request, Error **errp)
     if (!exec_key) {
         error_setg(errp, "QMP input lacks member 'execute'");
     }
+    g_list_free(members);
+    return name;
+
 out:
     g_list_free(members);
-    return exec_key ? name : NULL;
+    return NULL;
 }
 
 JsonObject *qmp_dispatch(JsonObject *request)

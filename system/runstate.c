@@ -83,23 +83,20 @@ bool runstate_is_running(void)
     return current_run_state == RUN_STATE_RUNNING;
 }
 
-static gint compare_priority(gconstpointer a, gconstpointer b)
-{
-    const VMChangeStateEntry *ea = a, *eb = b;
-
-    return ea->priority - eb->priority;
-}
-
 VMChangeStateEntry *qemu_add_vm_change_state_handler_prio(VMChangeStateHandler *cb,
                                                           void *opaque, int priority)
 {
     VMChangeStateEntry *e = g_new0(VMChangeStateEntry, 1);
+    GList *l = vm_change_state_head;
 
     e->cb = cb;
     e->opaque = opaque;
     e->priority = priority;
-    /* g_list_insert_sorted puts equal priorities after the existing ones. */
-    vm_change_state_head = g_list_insert_sorted(vm_change_state_head, e, compare_priority);
+    /* After every entry of the same or a lower priority: registration order among equals. */
+    while (l && ((VMChangeStateEntry *)l->data)->priority <= priority) {
+        l = l->next;
+    }
+    vm_change_state_head = g_list_insert_before(vm_change_state_head, l, e);
     return e;
 }
 

@@ -1,0 +1,404 @@
+/*
+ * Chardevs on the main loop (unix sockets, file, null) and the QMP monitor
+ * on top of them.
+ */
+#include "qemu/osdep.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
+#include "qapi/error.h"
+#include "qapi/qmp-monitor.h"
+#include "qapi/qmp-registry.h"
+#include "qemu/main-loop.h"
+#include "chardev/char.h"
+#include "sysemu/runstate.h"
+
+static char *tmpdir;
+
+static char *tmp_path(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+/* Run the loop until @done or 5 s pass. */
+static void pump_until(bool (*done)(void *), void *opaque)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (!done(opaque)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        main_loop_wait(true);
+        g_usleep(1000);
+    }
+}
+
+static void pump_a_while(void)
+{
+    for (int i = 0; i < 20; i++) {
+        main_loop_wait(true);
+        g_usleep(500);
+    }
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    return fd;
+}
+
+/* Read one "\r\n"-terminated line from @fd while running the loop. */
+static char *read_line(int fd)
+{
+    GString *s = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        char c;
+
+        main_loop_wait(true);
+        if (poll(&pfd, 1, 1) == 1) {
+            g_assert_cmpint(read(fd, &c, 1), ==, 1);
+            if (c == '\n') {
+                break;
+            }
+            if (c != '\r') {
+                g_string_append_c(s, c);
+            }
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    }
+    return g_string_free(s, false);
+}
+
+static void write_str(int fd, const char *s)
+{
+    g_assert_cmpint(write(fd, s, strlen(s)), ==, (ssize_t)strlen(s));
+}
+
+/* ------------------------------------------------------------------ */
+/* A front end recording what it gets. */
+
+typedef struct Recorder {
+    CharBackend be;
+    GString *input;
+    int opened, closed;
+    int budget;             /* can_read's answer; -1: 4096 */
+} Recorder;
+
+static int rec_can_read(void *opaque)
+{
+    Recorder *r = opaque;
+
+    return r->budget < 0 ? 4096 : r->budget;
+}
+
+static void rec_read(void *opaque, const uint8_t *buf, int size)
+{
+    Recorder *r = opaque;
+
+    g_string_append_len(r->input, (const char *)buf, size);
+    if (r->budget > 0) {
+        r->budget -= size;
+    }
+}
+
+static void rec_event(void *opaque, QEMUChrEvent event)
+{
+    Recorder *r = opaque;
+
+    if (event == CHR_EVENT_OPENED) {
+        r->opened++;
+    } else if (event == CHR_EVENT_CLOSED) {
+        r->closed++;
+    }
+}
+
+static void rec_attach(Recorder *r, Chardev *chr)
+{
+    memset(r, 0, sizeof(*r));
+    r->input = g_string_new(NULL);
+    r->budget = -1;
+    g_assert_true(qemu_chr_fe_init(&r->be, chr, &error_abort));
+    qemu_chr_fe_set_handlers(&r->be, rec_can_read, rec_read, rec_event, NULL, r, NULL, true);
+}
+
+static void rec_detach(Recorder *r)
+{
+    qemu_chr_fe_deinit(&r->be, true);
+    g_string_free(r->input, true);
+}
+
+static bool input_has(void *opaque)
+{
+    Recorder *r = opaque;
+
+    return r->input->len >= 5;
+}
+
+static bool was_closed(void *opaque)
+{
+    return ((Recorder *)opaque)->closed > 0;
+}
+
+static bool was_opened(void *opaque)
+{
+    return ((Recorder *)opaque)->opened > 0;
+}
+
+static void test_socket_server(void)
+{
+    g_autofree char *path = tmp_path("server.sock");
+    g_autofree char *spec = g_strdup_printf("socket,id=srv,path=%s,server=on,wait=off", path);
+    Chardev *chr = qemu_chr_new_from_opts(spec, &error_abort);
+    Recorder r;
+    char buf[16];
+    int fd;
+
+    rec_attach(&r, chr);
+    g_assert_true(qemu_chr_find("srv") == chr);
+    g_assert_cmpint(r.opened, ==, 0);
+    fd = connect_unix(path);
+    pump_until(was_opened, &r);
+    write_str(fd, "hello");
+    pump_until(input_has, &r);
+    g_assert_cmpstr(r.input->str, ==, "hello");
+    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"world", 5), ==, 5);
+    g_assert_cmpint(read(fd, buf, 5), ==, 5);
+    g_assert_cmpmem(buf, 5, "world", 5);
+
+    /* The peer hangs up: CLOSED, and the server accepts a new peer. */
+    close(fd);
+    pump_until(was_closed, &r);
+    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"x", 1), ==, -ENOTCONN);
+    fd = connect_unix(path);
+    r.opened = 0;
+    pump_until(was_opened, &r);
+    close(fd);
+    rec_detach(&r);
+    g_assert_null(qemu_chr_find("srv"));
+    /* The socket file goes with the chardev. */
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
+static void test_socket_flow_control(void)
+{
+    g_autofree char *path = tmp_path("flow.sock");
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
+    Chardev *chr = qemu_chr_new("flow", spec, &error_abort);
+    Recorder r;
+    int fd;
+
+    rec_attach(&r, chr);
+    r.budget = 2;       /* takes 2 bytes, then nothing until accept_input */
+    fd = connect_unix(path);
+    write_str(fd, "abcdef");
+    pump_a_while();
+    g_assert_cmpstr(r.input->str, ==, "ab");
+    r.budget = -1;
+    qemu_chr_fe_accept_input(&r.be);
+    pump_until(input_has, &r);
+    pump_a_while();
+    g_assert_cmpstr(r.input->str, ==, "abcdef");
+    close(fd);
+    rec_detach(&r);
+}
+
+static void test_socket_client(void)
+{
+    g_autofree char *path = tmp_path("client.sock");
+    g_autofree char *spec = g_strdup_printf("unix:%s", path);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    Chardev *chr;
+    Recorder r;
+    int fd;
+
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    /* The client connects at creation: already open when the front end attaches. */
+    chr = qemu_chr_new("cli", spec, &error_abort);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    rec_attach(&r, chr);
+    g_assert_cmpint(r.opened, ==, 1);
+    write_str(fd, "12345");
+    pump_until(input_has, &r);
+    g_assert_cmpstr(r.input->str, ==, "12345");
+    close(fd);
+    pump_until(was_closed, &r);
+    rec_detach(&r);
+    close(lfd);
+    unlink(path);
+}
+
+static void test_file_and_null(void)
+{
+    g_autofree char *path = tmp_path("out.txt");
+    g_autofree char *spec = g_strdup_printf("file,id=f0,path=%s", path);
+    g_autofree char *content = NULL;
+    Recorder r;
+
+    rec_attach(&r, qemu_chr_new_from_opts(spec, &error_abort));
+    g_assert_cmpint(r.opened, ==, 1);
+    qemu_chr_fe_printf(&r.be, "line %d\n", 1);
+    rec_detach(&r);
+    g_assert_true(g_file_get_contents(path, &content, NULL, NULL));
+    g_assert_cmpstr(content, ==, "line 1\n");
+
+    rec_attach(&r, qemu_chr_new("n0", "null", &error_abort));
+    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"abc", 3), ==, 3);
+    rec_detach(&r);
+}
+
+static void test_errors(void)
+{
+    g_autofree char *missing = tmp_path("missing.sock");
+    g_autofree char *client = g_strdup_printf("socket,id=c1,path=%s", missing);
+    g_autofree char *client_wait = g_strdup_printf("socket,id=c2,path=%s,wait=off", missing);
+    g_autofree char *refused = g_strdup_printf("Failed to connect to '%s': %s", missing,
+                                               g_strerror(ENOENT));
+    struct {
+        const char *spec;
+        const char *msg;
+    } cases[] = {
+        { "socket,path=/tmp/x", "Parameter 'id' is missing" },
+        { "id=x", "Parameter 'backend' is missing" },
+        { "tcp,id=x", "'tcp' is not a valid char driver name" },
+        { "socket,id=x", "chardev: socket: a unix socket path= is required (TCP is not supported)" },
+        { "file,id=x", "chardev: file: no filename given" },
+        { "null,id=1x", "Parameter 'id' expects an identifier ('1x')" },
+        { "null,id=x,bogus=1", "Invalid parameter 'bogus'" },
+        { "socket,id=x,path=/tmp/y,server=maybe", "Parameter 'server' expects 'on' or 'off' ('maybe')" },
+        { client, refused },
+        { client_wait, "'wait' option is incompatible with socket in client connect mode" },
+    };
+    Chardev *keep = qemu_chr_new_from_opts("null,id=dup", &error_abort);
+    Error *err = NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_assert_null(qemu_chr_new_from_opts(cases[i].spec, &err));
+        g_assert_cmpstr(error_get_pretty(err), ==, cases[i].msg);
+        g_clear_pointer(&err, error_free);
+    }
+    g_assert_null(qemu_chr_new_from_opts("null,id=dup", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "Duplicate chardev ID 'dup'");
+    g_clear_pointer(&err, error_free);
+    g_assert_null(qemu_chr_new("x", "tcp:localhost:4444", &err));
+    g_assert_nonnull(err);
+    g_clear_pointer(&err, error_free);
+    qemu_chr_delete(keep);
+}
+
+/* ------------------------------------------------------------------ */
+/* QMP monitor over a socket */
+
+static void test_monitor_session(void)
+{
+    g_autofree char *path = tmp_path("qmp.sock");
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
+    Chardev *chr = qemu_chr_new("mon0", spec, &error_abort);
+    char *line;
+    int fd;
+
+    runstate_reset_for_test();
+    qmp_register_builtin_commands();
+    g_assert_true(monitor_init_qmp(chr, &error_abort));
+    fd = connect_unix(path);
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, "
+                              "\"major\": 10}, \"package\": \"\"}, \"capabilities\": []}}");
+    g_free(line);
+
+    write_str(fd, "{\"execute\": \"query-status\"}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+                              "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
+    g_free(line);
+
+    /* Two requests in one write, the second split over two writes. */
+    write_str(fd, "{\"execute\":\"qmp_capabilities\",\"id\":\"n\"}{\"execute\":\"qu");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {}, \"id\": \"n\"}");
+    g_free(line);
+    write_str(fd, "ery-status\", \"id\": \"}{\"}\n");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}, "
+                              "\"id\": \"}{\"}");
+    g_free(line);
+
+    write_str(fd, "{\"execute\":\"qmp_capabilities\"}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+                              "\"Capabilities negotiation is already complete, command ignored\"}}");
+    g_free(line);
+
+    /* Garbage of every kind gets an error and the session goes on. */
+    write_str(fd, "}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                              "\"JSON parse error, unexpected '}'\"}}");
+    g_free(line);
+    write_str(fd, "nonsense\n");
+    line = read_line(fd);
+    g_assert_nonnull(strstr(line, "\"class\": \"GenericError\", \"desc\": \"JSON parse error, "));
+    g_free(line);
+    write_str(fd, "\"str\"\n");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                              "\"QMP input must be a JSON object\"}}");
+    g_free(line);
+    write_str(fd, "{\"execute\": }");
+    line = read_line(fd);
+    g_assert_nonnull(strstr(line, "\"desc\": \"JSON parse error, "));
+    g_free(line);
+
+    /* Events reach the negotiated monitor. */
+    write_str(fd, "{\"execute\": \"cont\"}");
+    line = read_line(fd);
+    g_assert_true(g_str_has_prefix(line, "{\"timestamp\": {\"seconds\": "));
+    g_assert_true(g_str_has_suffix(line, "}, \"event\": \"RESUME\"}"));
+    g_free(line);
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {}}");
+    g_free(line);
+
+    /* A new connection starts over with a greeting and negotiation. */
+    close(fd);
+    fd = connect_unix(path);
+    line = read_line(fd);
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
+    g_free(line);
+    write_str(fd, "{\"execute\": \"stop\"}");
+    line = read_line(fd);
+    g_assert_nonnull(strstr(line, "CommandNotFound"));
+    g_free(line);
+    close(fd);
+    monitor_cleanup();
+    runstate_reset_for_test();
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    tmpdir = g_dir_make_tmp("test-chardev-XXXXXX", NULL);
+    qemu_init_main_loop(&error_abort);
+    g_test_add_func("/chardev/socket/server", test_socket_server);
+    g_test_add_func("/chardev/socket/flow-control", test_socket_flow_control);
+    g_test_add_func("/chardev/socket/client", test_socket_client);
+    g_test_add_func("/chardev/file-and-null", test_file_and_null);
+    g_test_add_func("/chardev/errors", test_errors);
+    g_test_add_func("/qmp/monitor/session", test_monitor_session);
+    ret = g_test_run();
+    qemu_chr_cleanup();
+    rmdir(tmpdir);
+    g_free(tmpdir);
+    return ret;
+}
