@@ -358,13 +358,16 @@ static char *pidfile_path;
 static void write_pidfile(const char *path)
 {
     g_autofree char *content = g_strdup_printf("%d\n", (int)getpid());
-    GError *gerr = NULL;
+    OptArg opt = { "pidfile", path };
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-    if (!g_file_set_contents(path, content, -1, &gerr)) {
-        OptArg opt = { "pidfile", path };
-
-        opt_fail(&opt, "cannot create PID file: %s", gerr->message);
+    if (fd < 0) {
+        opt_fail(&opt, "cannot create PID file: %s", strerror(errno));
     }
+    if (write(fd, content, strlen(content)) != (ssize_t)strlen(content)) {
+        opt_fail(&opt, "cannot write PID file: %s", strerror(errno));
+    }
+    close(fd);
     /* Absolute, so that the unlink at exit still works after a chdir. */
     pidfile_path = g_canonicalize_filename(path, NULL);
 }

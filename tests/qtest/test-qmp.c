@@ -1,0 +1,242 @@
+/*
+ * QMP against the running binary: greeting, negotiation, query-status,
+ * stop/cont with events, bad input, unknown commands, quit; the server
+ * (-qmp ...,server=on) and client (-chardev socket + -mon, as QEMU's
+ * libqtest starts QEMU) forms; -S.
+ */
+#include "test-cmdline.h"
+
+static char *tmpdir;
+
+typedef struct Qmp {
+    GPid pid;
+    int fd;
+} Qmp;
+
+static const char *const greeting =
+    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}, "
+    "\"package\": \"\"}, \"capabilities\": []}}";
+
+/* Send @request and check the next line is @expect. */
+static void exchange(Qmp *q, const char *request, const char *expect)
+{
+    char *line;
+
+    tc_write(q->fd, request);
+    line = tc_read_line(q->fd);
+    if (g_strcmp0(line, expect)) {
+        g_test_message("-> %s\n   expected <- %s\n   got      <- %s", request, expect, line);
+    }
+    g_assert_cmpstr(line, ==, expect);
+    g_free(line);
+}
+
+/* The next line is event @name (with @data_json, or no data when NULL). */
+static void expect_event(Qmp *q, const char *name, const char *data_json)
+{
+    char *line = tc_read_line(q->fd);
+    g_autofree char *tail = data_json
+        ? g_strdup_printf("}, \"event\": \"%s\", \"data\": %s}", name, data_json)
+        : g_strdup_printf("}, \"event\": \"%s\"}", name);
+
+    g_assert_nonnull(line);
+    if (!g_str_has_prefix(line, "{\"timestamp\": {\"seconds\": ") ||
+        !g_str_has_suffix(line, tail)) {
+        g_test_message("expected event %s, got %s", name, line);
+    }
+    g_assert_true(g_str_has_prefix(line, "{\"timestamp\": {\"seconds\": "));
+    g_assert_nonnull(strstr(line, ", \"microseconds\": "));
+    g_assert_true(g_str_has_suffix(line, tail));
+    g_free(line);
+}
+
+static void qmp_start_server(Qmp *q, const char *name, const char *extra)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, name, NULL);
+    g_autofree char *args = g_strdup_printf("-machine q35 -accel qtest -qmp "
+                                            "unix:%s,server=on,wait=off -display none%s%s",
+                                            sock, *extra ? " " : "", extra);
+    char *line;
+
+    q->pid = tc_spawn(args);
+    q->fd = tc_connect(sock);
+    line = tc_read_line(q->fd);
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+}
+
+static void qmp_quit(Qmp *q)
+{
+    char *line;
+
+    exchange(q, "{\"execute\": \"quit\"}", "{\"return\": {}}");
+    expect_event(q, "SHUTDOWN", "{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
+    line = tc_read_line(q->fd);
+    g_assert_null(line);        /* the connection closes as the process exits */
+    close(q->fd);
+    g_assert_cmpint(tc_wait(q->pid), ==, 0);
+}
+
+static void test_session(void)
+{
+    Qmp q;
+
+    qmp_start_server(&q, "session.sock", "");
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"Expecting capabilities "
+             "negotiation with 'qmp_capabilities'\"}}");
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    exchange(&q, "{\"execute\": \"query-status\", \"id\": \"a1\"}",
+             "{\"return\": {\"running\": true, \"status\": \"running\"}, \"id\": \"a1\"}");
+
+    tc_write(q.fd, "{\"execute\": \"stop\"}");
+    expect_event(&q, "STOP", NULL);
+    g_free(tc_read_line(q.fd));
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": false, \"status\": \"paused\"}}");
+    tc_write(q.fd, "{\"execute\": \"cont\"}");
+    expect_event(&q, "RESUME", NULL);
+    g_free(tc_read_line(q.fd));
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    qmp_quit(&q);
+}
+
+static void test_bad_input(void)
+{
+    Qmp q;
+    char *line;
+
+    qmp_start_server(&q, "bad.sock", "");
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    exchange(&q, "{\"execute\": \"no-such-command\", \"id\": 3}",
+             "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command "
+             "no-such-command has not been found\"}, \"id\": 3}");
+    exchange(&q, "{\"arguments\": {}}", "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+             "\"QMP input lacks member 'execute'\"}}");
+    exchange(&q, "[\"execute\", \"quit\"]", "{\"error\": {\"class\": \"GenericError\", "
+             "\"desc\": \"QMP input must be a JSON object\"}}");
+    exchange(&q, "{\"execute\": \"stop\", \"arguments\": 5}",
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP input member "
+             "'arguments' must be an object\"}}");
+    exchange(&q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"ghost\"}}",
+             "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'ghost' not "
+             "found\"}}");
+    exchange(&q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"/machine/ioapic\"}}",
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Device 'ioapic' does not "
+             "support hotplugging\"}}");
+    tc_write(q.fd, "{\"execute\": tru}\n");
+    line = tc_read_line(q.fd);
+    g_assert_true(g_str_has_prefix(line, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                         "\"JSON parse error, "));
+    g_free(line);
+    tc_write(q.fd, "}\n");
+    line = tc_read_line(q.fd);
+    g_assert_nonnull(strstr(line, "\"class\": \"GenericError\""));
+    g_free(line);
+    /* Still serving after all that. */
+    exchange(&q, "{\"execute\": \"query-version\"}",
+             "{\"return\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}, "
+             "\"package\": \"aperture-0.1.0\"}}");
+    qmp_quit(&q);
+}
+
+static void test_start_stopped(void)
+{
+    Qmp q;
+
+    qmp_start_server(&q, "prelaunch.sock", "-S");
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}}");
+    tc_write(q.fd, "{\"execute\": \"cont\"}");
+    expect_event(&q, "RESUME", NULL);
+    g_free(tc_read_line(q.fd));
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    qmp_quit(&q);
+}
+
+/* QEMU's libqtest: the test listens, the binary connects through -chardev/-mon. */
+static void test_client_mode(void)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, "client.sock", NULL);
+    g_autofree char *args = g_strdup_printf("-chardev socket,path=%s,id=char0 -mon "
+                                            "chardev=char0,mode=control -display none "
+                                            "-audio none -accel qtest", sock);
+    int lfd = tc_listen(sock);
+    Qmp q;
+    char *line;
+
+    q.pid = tc_spawn(args);
+    q.fd = tc_accept(lfd);
+    line = tc_read_line(q.fd);
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    qmp_quit(&q);
+    close(lfd);
+    unlink(sock);
+}
+
+/* -qmp unix:PATH without server=on connects too. */
+static void test_qmp_client_short_form(void)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, "short.sock", NULL);
+    g_autofree char *args = g_strdup_printf("-qmp unix:%s -display none", sock);
+    int lfd = tc_listen(sock);
+    Qmp q;
+    char *line;
+
+    q.pid = tc_spawn(args);
+    q.fd = tc_accept(lfd);
+    line = tc_read_line(q.fd);
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    qmp_quit(&q);
+    close(lfd);
+    unlink(sock);
+}
+
+/* The peer hanging up does not end the VM; a new connection is greeted again. */
+static void test_reconnect_to_server(void)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, "again.sock", NULL);
+    Qmp q;
+    char *line;
+
+    qmp_start_server(&q, "again.sock", "");
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    close(q.fd);
+    q.fd = tc_connect(sock);
+    line = tc_read_line(q.fd);
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+    exchange(&q, "{\"execute\": \"stop\"}",
+             "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"Expecting capabilities "
+             "negotiation with 'qmp_capabilities'\"}}");
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    qmp_quit(&q);
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    tmpdir = g_dir_make_tmp("test-qmp-XXXXXX", NULL);
+    g_test_add_func("/qmp/binary/session", test_session);
+    g_test_add_func("/qmp/binary/bad-input", test_bad_input);
+    g_test_add_func("/qmp/binary/start-stopped", test_start_stopped);
+    g_test_add_func("/qmp/binary/client-mode-chardev-mon", test_client_mode);
+    g_test_add_func("/qmp/binary/client-mode-short-form", test_qmp_client_short_form);
+    g_test_add_func("/qmp/binary/reconnect-to-server", test_reconnect_to_server);
+    ret = g_test_run();
+    rmdir(tmpdir);
+    g_free(tmpdir);
+    return ret;
+}
