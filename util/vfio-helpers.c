@@ -6,11 +6,16 @@
  * mappings in an array sorted by host address (insert and remove memmove
  * the tail: O(n)), allocates IOVAs with two water marks (a hole left by an
  * unmapped fixed mapping is never reused), and does not record temporary
- * mappings at all (so they cannot be looked up).  Here every mapping,
- * fixed or temporary, is a node of one IOVATree: hole allocation, lookup by
- * IOVA and lookup by host address are O(log n) whatever the number of
- * mappings, holes are reused, and the water marks become derived facts
- * (fixed_limit and temp_start) that keep the two areas apart.
+ * mappings at all (so they cannot be looked up).  Here every mapping is a
+ * node of an IOVATree: hole allocation, lookup by IOVA and lookup by host
+ * address are O(log n) whatever the number of mappings, holes are reused,
+ * and the water marks become derived facts (fixed_limit and temp_start)
+ * that keep the two areas apart.
+ *
+ * Fixed and temporary mappings live in two trees.  The areas never
+ * overlap, so each tree allocates inside its own area without seeing the
+ * other, and the temporaries -- mapped and reset at I/O rate -- churn a
+ * small tree instead of rebalancing the big one of long-lived mappings.
  *
  * Every kernel mapping is one tree node; a RAM block's node reserves its
  * max_size of IOVA space while the kernel mapping covers its used size (see
@@ -89,12 +94,13 @@ struct QEMUVFIOState {
 
     /* Everything below is protected by @lock. */
     pthread_mutex_t lock;
-    IOVATree *tree;             /* every mapping, host VA as translated_addr */
+    /* Mappings, host VA as translated_addr: fixed ones, temporary ones. */
+    IOVATree *fixed;
+    IOVATree *temps;
     /* Fixed mappings end at or below this IOVA (exclusive). */
     uint64_t fixed_limit;
     /* Temporary mappings start at or above this IOVA; iova_last + 1: none. */
     uint64_t temp_start;
-    uint32_t nr_temporary;      /* tree nodes at or above temp_start */
     GHashTable *ram_blocks;     /* host -> QEMUVFIORamBlock */
     uint64_t dma_ioctls;        /* MAP_DMA + UNMAP_DMA issued */
     uint64_t ram_block_errors;  /* notifier failures after open */
@@ -773,24 +779,40 @@ static uint64_t qemu_vfio_mapped_bytes(QEMUVFIOState *s, const DMAMap *map)
     return qemu_vfio_size(map);
 }
 
+static inline uint32_t qemu_vfio_nr_mappings(QEMUVFIOState *s)
+{
+    return iova_tree_nr_maps(s->fixed) + iova_tree_nr_maps(s->temps);
+}
+
+/* The mapping of @tree that contains @host, or NULL. */
+static const DMAMap *qemu_vfio_find_host_in(IOVATree *tree, uintptr_t host)
+{
+    DMAMap key = { .translated_addr = host, .size = 0 };
+
+    return iova_tree_find_iova(tree, &key);
+}
+
 /* The IOVA of [host, host + size) when one mapping covers it all. */
 static bool qemu_vfio_find_host(QEMUVFIOState *s, uintptr_t host, uint64_t size,
                                 uint64_t *iova)
 {
-    DMAMap key = { .translated_addr = host, .size = 0 };
-    const DMAMap *map = iova_tree_find_iova(s->tree, &key);
-    uint64_t off, len;
+    IOVATree *trees[] = { s->fixed, s->temps };
 
-    if (!map) {
-        return false;
+    for (int i = 0; i < ARRAY_SIZE(trees); i++) {
+        const DMAMap *map = qemu_vfio_find_host_in(trees[i], host);
+        uint64_t off, len;
+
+        if (!map) {
+            continue;
+        }
+        off = host - map->translated_addr;
+        len = qemu_vfio_mapped_bytes(s, map);
+        if (off < len && size <= len - off) {
+            *iova = map->iova + off;
+            return true;
+        }
     }
-    off = host - map->translated_addr;
-    len = qemu_vfio_mapped_bytes(s, map);
-    if (off >= len || size > len - off) {
-        return false;
-    }
-    *iova = map->iova + off;
-    return true;
+    return false;
 }
 
 /*
@@ -812,7 +834,7 @@ static bool qemu_vfio_alloc_iova(QEMUVFIOState *s, DMAMap *map, bool temporary)
             }
             last = MIN(r->upb, s->temp_start - 1);
             if (last - r->lob + 1 >= need &&
-                iova_tree_alloc_map(s->tree, map, r->lob, last) == IOVA_OK) {
+                iova_tree_alloc_map(s->fixed, map, r->lob, last) == IOVA_OK) {
                 return true;
             }
         }
@@ -826,7 +848,7 @@ static bool qemu_vfio_alloc_iova(QEMUVFIOState *s, DMAMap *map, bool temporary)
             }
             first = MAX(r->lob, s->fixed_limit);
             if (r->upb - first + 1 >= need &&
-                iova_tree_alloc_map_top_down(s->tree, map, first, r->upb) == IOVA_OK) {
+                iova_tree_alloc_map_top_down(s->temps, map, first, r->upb) == IOVA_OK) {
                 return true;
             }
         }
@@ -849,7 +871,7 @@ static bool qemu_vfio_add_mapping(QEMUVFIOState *s, uintptr_t host, uint64_t res
     };
     int ret;
 
-    if (iova_tree_nr_maps(s->tree) >= s->max_mappings) {
+    if (qemu_vfio_nr_mappings(s) >= s->max_mappings) {
         error_setg(errp, "vfio %s: cannot map 0x%" PRIx64 " bytes at %p: the kernel "
                    "allows %u DMA mappings and all are in use", s->name, reserve_bytes,
                    (void *)host, s->max_mappings);
@@ -870,7 +892,7 @@ static bool qemu_vfio_add_mapping(QEMUVFIOState *s, uintptr_t host, uint64_t res
     }
     ret = map_bytes ? qemu_vfio_do_map(s, map.iova, host, map_bytes) : 0;
     if (ret < 0) {
-        iova_tree_remove(s->tree, map);
+        iova_tree_remove(temporary ? s->temps : s->fixed, map);
         error_setg_errno(errp, -ret, "vfio %s: cannot map 0x%" PRIx64 " bytes at %p to "
                          "IOVA 0x%" PRIx64, s->name, map_bytes, (void *)host, map.iova);
         if (ret == -ENOSPC) {
@@ -881,7 +903,6 @@ static bool qemu_vfio_add_mapping(QEMUVFIOState *s, uintptr_t host, uint64_t res
     }
     if (temporary) {
         s->temp_start = MIN(s->temp_start, map.iova);
-        s->nr_temporary++;
     } else {
         s->fixed_limit = MAX(s->fixed_limit, map.iova + reserve_bytes);
     }
@@ -906,21 +927,21 @@ static uint64_t qemu_vfio_highest_end_below(QEMUVFIOState *s, uint64_t below)
     }
     hi = below - 1;
     key = (DMAMap){ .iova = lo, .size = hi - lo };
-    if (!iova_tree_find(s->tree, &key)) {
+    if (!iova_tree_find(s->fixed, &key)) {
         return s->iova_first;
     }
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
 
         key = (DMAMap){ .iova = mid, .size = below - 1 - mid };
-        if (iova_tree_find(s->tree, &key)) {
+        if (iova_tree_find(s->fixed, &key)) {
             lo = mid;
         } else {
             hi = mid - 1;
         }
     }
     key = (DMAMap){ .iova = lo, .size = below - 1 - lo };
-    map = iova_tree_find(s->tree, &key);
+    map = iova_tree_find(s->fixed, &key);
     return map->iova + qemu_vfio_size(map);
 }
 
@@ -930,12 +951,11 @@ static void qemu_vfio_forget_mapping(QEMUVFIOState *s, DMAMap map)
     uint64_t end = map.iova + qemu_vfio_size(&map);
     bool temporary = map.iova >= s->temp_start;
 
-    iova_tree_remove(s->tree, map);
+    iova_tree_remove(temporary ? s->temps : s->fixed, map);
     if (temporary) {
-        s->nr_temporary--;
         if (map.iova == s->temp_start) {
             DMAMap key = { .iova = end, .size = s->iova_last - end };
-            const DMAMap *next = end <= s->iova_last ? iova_tree_find(s->tree, &key) : NULL;
+            const DMAMap *next = end <= s->iova_last ? iova_tree_find(s->temps, &key) : NULL;
 
             s->temp_start = next ? next->iova : s->iova_last + 1;
         }
@@ -983,8 +1003,9 @@ bool qemu_vfio_dma_reset_temporary(QEMUVFIOState *s, Error **errp)
     int ret;
 
     pthread_mutex_lock(&s->lock);
-    trace_qemu_vfio_dma_reset_temporary(s->name, s->nr_temporary, s->temp_start);
-    if (!s->nr_temporary) {
+    trace_qemu_vfio_dma_reset_temporary(s->name, iova_tree_nr_maps(s->temps),
+                                        s->temp_start);
+    if (!iova_tree_nr_maps(s->temps)) {
         pthread_mutex_unlock(&s->lock);
         return true;
     }
@@ -1001,9 +1022,8 @@ bool qemu_vfio_dma_reset_temporary(QEMUVFIOState *s, Error **errp)
         pthread_mutex_unlock(&s->lock);
         return false;
     }
-    iova_tree_remove(s->tree, all);
+    iova_tree_remove(s->temps, all);
     s->temp_start = s->iova_last + 1;
-    s->nr_temporary = 0;
     pthread_mutex_unlock(&s->lock);
     return true;
 }
@@ -1016,7 +1036,10 @@ void qemu_vfio_dma_unmap(QEMUVFIOState *s, void *host)
     int ret;
 
     pthread_mutex_lock(&s->lock);
-    found = iova_tree_find_iova(s->tree, &key);
+    found = iova_tree_find_iova(s->fixed, &key);
+    if (!found) {
+        found = iova_tree_find_iova(s->temps, &key);
+    }
     if (!found) {
         goto out;
     }
@@ -1067,8 +1090,8 @@ void qemu_vfio_dma_get_stats(QEMUVFIOState *s, QEMUVFIODMAStats *st)
         .temp_start = s->temp_start,
         .min_pgsize = s->min_pgsize,
         .nr_iova_ranges = s->nr_iova_ranges,
-        .nr_fixed = iova_tree_nr_maps(s->tree) - s->nr_temporary,
-        .nr_temporary = s->nr_temporary,
+        .nr_fixed = iova_tree_nr_maps(s->fixed),
+        .nr_temporary = iova_tree_nr_maps(s->temps),
         .nr_ram_blocks = g_hash_table_size(s->ram_blocks),
         .max_mappings = s->max_mappings,
         .dma_ioctls = s->dma_ioctls,
@@ -1239,7 +1262,7 @@ static void qemu_vfio_unmap_all(QEMUVFIOState *s)
     int ret;
 
     pthread_mutex_lock(&s->lock);
-    nr = iova_tree_nr_maps(s->tree);
+    nr = qemu_vfio_nr_mappings(s);
     if (nr) {
         /*
          * Nothing of ours is split by the whole usable space, so one
@@ -1252,12 +1275,13 @@ static void qemu_vfio_unmap_all(QEMUVFIOState *s)
                          strerror(-ret));
         }
     }
-    iova_tree_destroy(s->tree);
-    s->tree = iova_tree_new();
+    iova_tree_destroy(s->fixed);
+    iova_tree_destroy(s->temps);
+    s->fixed = iova_tree_new();
+    s->temps = iova_tree_new();
     g_hash_table_remove_all(s->ram_blocks);
     s->fixed_limit = s->iova_first;
     s->temp_start = s->iova_last + 1;
-    s->nr_temporary = 0;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1275,7 +1299,8 @@ static void qemu_vfio_free(QEMUVFIOState *s)
     for (int i = 0; i < QEMU_VFIO_NUM_BARS; i++) {
         g_free(s->bars[i].areas);
     }
-    iova_tree_destroy(s->tree);
+    iova_tree_destroy(s->fixed);
+    iova_tree_destroy(s->temps);
     g_hash_table_destroy(s->ram_blocks);
     pthread_mutex_destroy(&s->lock);
     error_free(s->ram_open_err);
@@ -1297,7 +1322,8 @@ QEMUVFIOState *qemu_vfio_open_pci(const char *device, Error **errp)
     s->name = g_strdup(device);
     s->container = s->group = s->device = -1;
     s->irq_index = -1;
-    s->tree = iova_tree_new();
+    s->fixed = iova_tree_new();
+    s->temps = iova_tree_new();
     s->ram_blocks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     pthread_mutex_init(&s->lock, NULL);
 
@@ -1323,7 +1349,7 @@ QEMUVFIOState *qemu_vfio_open_pci(const char *device, Error **errp)
         qemu_vfio_close(s);
         return NULL;
     }
-    trace_qemu_vfio_open_pci(s->name, s->group_id, iova_tree_nr_maps(s->tree));
+    trace_qemu_vfio_open_pci(s->name, s->group_id, iova_tree_nr_maps(s->fixed));
     return s;
 }
 
@@ -1334,7 +1360,7 @@ void qemu_vfio_close(QEMUVFIOState *s)
     if (!s) {
         return;
     }
-    trace_qemu_vfio_close(s->name, iova_tree_nr_maps(s->tree));
+    trace_qemu_vfio_close(s->name, qemu_vfio_nr_mappings(s));
     if (s->ram_notifier.registered) {
         ram_block_notifier_remove(&s->ram_notifier);
     }
