@@ -3,6 +3,7 @@
  * (connect once, no reconnect).
  */
 #include "qemu/osdep.h"
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "qapi/error.h"
@@ -113,13 +114,18 @@ static bool sock_open_server(Chardev *chr, bool wait, Error **errp)
         return false;
     }
     s->listen_fd = fd;
+    /* accept4 from the fd handler must not block if the client left already. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     if (wait) {
         int cfd;
 
         info_report("QEMU waiting for connection on: disconnected:unix:%s,server=on", s->path);
         do {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+            poll(&pfd, 1, -1);
             cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        } while (cfd < 0 && errno == EINTR);
+        } while (cfd < 0 && (errno == EINTR || errno == EAGAIN));
         if (cfd < 0) {
             error_setg_errno(errp, errno, "Failed to accept a connection on %s", s->path);
             close(fd);
@@ -129,7 +135,6 @@ static bool sock_open_server(Chardev *chr, bool wait, Error **errp)
         }
         sock_connected(chr, cfd);
     } else {
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         sock_listen_watch(chr, true);
     }
     return true;

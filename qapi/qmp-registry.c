@@ -171,7 +171,10 @@ JsonObject *qmp_dispatch(JsonObject *request)
         assert(!err);
         rsp = json_object_new();
         if (!ret) {
-            ret = json_node_init_object(json_node_alloc(), json_object_new());
+            JsonObject *empty = json_object_new();
+
+            ret = json_node_init_object(json_node_alloc(), empty);
+            json_object_unref(empty);   /* the node holds it */
         }
         json_object_set_member(rsp, "return", ret);
     }

@@ -222,6 +222,25 @@ static void test_reconnect_to_server(void)
     qmp_quit(&q);
 }
 
+/* server=on without wait=off: the machine waits for the first client. */
+static void test_server_waits_for_client(void)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, "wait.sock", NULL);
+    g_autofree char *args = g_strdup_printf("-qmp unix:%s,server=on -display none", sock);
+    Qmp q;
+    char *line;
+
+    q.pid = tc_spawn(args);
+    q.fd = tc_connect(sock);
+    line = tc_read_line(q.fd);
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    exchange(&q, "{\"execute\": \"query-status\"}",
+             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    qmp_quit(&q);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -235,6 +254,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/binary/client-mode-chardev-mon", test_client_mode);
     g_test_add_func("/qmp/binary/client-mode-short-form", test_qmp_client_short_form);
     g_test_add_func("/qmp/binary/reconnect-to-server", test_reconnect_to_server);
+    g_test_add_func("/qmp/binary/server-waits-for-client", test_server_waits_for_client);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);
