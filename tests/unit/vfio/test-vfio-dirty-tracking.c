@@ -390,6 +390,62 @@ static void test_query_dirty_bitmap_api(void)
     guest_destroy(&g);
 }
 
+static void test_mixed_devices_use_the_container(void)
+{
+    Guest g;
+    VFIODevice mig, edu;
+
+    sim_load(NULL);
+    guest_init(&g, "dirty-mixed", RAM_SIZE);
+    ldev_attach_ok(&mig, MIG2, &g.g.as);
+    ldev_attach_ok(&edu, EDU1, &g.g.as);
+    g_assert_true(mig.bcontainer == edu.bcontainer);
+    dirty_log_start();
+    /* The edu cannot log its DMA, so nobody's log is used. */
+    g_assert_cmpint(vfio_container_dirty_tracking_mode(mig.bcontainer), ==,
+                    VFIO_DIRTY_TRACKING_CONTAINER);
+    g_assert_false(mig.dirty_tracking);
+    g_assert_true(mig.dirty_pages_supported);
+    g_assert_false(edu.dirty_pages_supported);
+    dirty_log_stop();
+
+    detach(&edu);
+    detach(&mig);
+    assert_nothing_left(&g.g.as);
+    guest_destroy(&g);
+}
+
+static void test_device_joining_during_logging(void)
+{
+    Guest g;
+    VFIODevice mig, edu;
+
+    sim_load(NULL);
+    guest_init(&g, "dirty-join", RAM_SIZE);
+    ldev_attach_ok(&mig, MIG2, &g.g.as);
+    dev_enable(&mig);
+    dirty_log_start();
+    g_assert_cmpint(vfio_container_dirty_tracking_mode(mig.bcontainer), ==,
+                    VFIO_DIRTY_TRACKING_DEVICE_DMA_LOGGING);
+    /* A device that logs nothing joins: what it may write is unknown. */
+    ldev_attach_ok(&edu, EDU1, &g.g.as);
+    g_assert_true(mig.bcontainer == edu.bcontainer);
+    ram_clear_dirty(&g.ram);
+    memory_global_dirty_log_sync(false);
+    g_assert_cmpuint(ram_dirty_pages(&g.ram), ==, RAM_SIZE / PAGE);
+    detach(&edu);
+    /* Only the logging device again: precise once more. */
+    ram_clear_dirty(&g.ram);
+    mig_write_page(&mig, 12 * PAGE);
+    memory_global_dirty_log_sync(false);
+    assert_dirty_exactly(&g.ram, (uint64_t[]){ 12 }, 1, true);
+    dirty_log_stop();
+
+    detach(&mig);
+    assert_nothing_left(&g.g.as);
+    guest_destroy(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -412,5 +468,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/dirty/viommu/sync-through-translation",
                     test_viommu_sync_through_translation);
     g_test_add_func("/vfio/dirty/query-dirty-bitmap-api", test_query_dirty_bitmap_api);
+    g_test_add_func("/vfio/dirty/container/mixed-devices-use-the-container",
+                    test_mixed_devices_use_the_container);
+    g_test_add_func("/vfio/dirty/device-dma-logging/device-joining-makes-all-dirty",
+                    test_device_joining_during_logging);
     return g_test_run();
 }
