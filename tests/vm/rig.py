@@ -48,6 +48,8 @@ EARLY_MODULES = ['9p', '9pnet_virtio', 'overlay']
 LATE_MODULES = ['vfio_iommu_type1', 'vfio_pci', 'pci_pf_stub']
 
 GUEST_TEST_TIMEOUT = 240      # seconds for one test program inside the guest
+# Seconds a guest may take to power off once its results are written.
+POWEROFF_GRACE_S = 20
 
 
 class RigUnavailable(Exception):
@@ -501,11 +503,26 @@ def boot(kdir, initrd, topo, phases, modparams, accel='tcg', timeout=None, quiet
                             stderr=subprocess.STDOUT)
     out = b''
     killed = None
+    done_at = None
+    stopped_after_results = False
     while True:
         left = timeout - (time.time() - t0)
         if left <= 0:
             killed = 'timed out after %d s' % timeout
             break
+        # The guest writes dmesg.txt after job.rc, just before it powers
+        # off.  A guest that stalls in poweroff on a loaded host has still
+        # delivered every result: give it a grace period, then stop it.
+        if os.path.exists(os.path.join(res, 'dmesg.txt')):
+            done_at = done_at or time.time()
+            if time.time() - done_at > POWEROFF_GRACE_S:
+                if not quiet:
+                    log('%s: guest did not power off %d s after its results; stopped'
+                        % (topo, POWEROFF_GRACE_S))
+                proc.kill()
+                proc.wait()
+                stopped_after_results = True
+                break
         r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
         if r:
             chunk = os.read(proc.stdout.fileno(), 65536)
@@ -529,6 +546,8 @@ def boot(kdir, initrd, topo, phases, modparams, accel='tcg', timeout=None, quiet
         if not quiet:
             log('%s: qemu %s' % (topo, killed))
         return 1, res
+    if stopped_after_results:
+        return 0, res
     if rc != 0 and not quiet:
         log('%s: qemu exited %d: %s' % (topo, rc, out.decode(errors='replace').strip()))
     return rc, res
