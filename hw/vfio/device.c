@@ -291,7 +291,7 @@ int vfio_region_info_cap_find(const struct vfio_region_info *info, uint16_t id,
     if (ret == 0 && (*cap)->version < version) {
         trace_vfio_region_info_cap_version(info->index, id, (*cap)->version, version);
         *cap = NULL;
-        return -EINVAL;
+        return -ENOTSUP;
     }
     return ret;
 }

@@ -222,6 +222,13 @@ bool vfio_region_setup(void *owner, VFIODevice *vbasedev, VFIORegion *region,
         region->mmaps[0].offset = 0;
         region->mmaps[0].size = region->size;
         region->nr_mmaps = 1;
+    } else if (ret == -ENOTSUP) {
+        /*
+         * Some parts must trap but we cannot read which: mapping nothing
+         * is slow but correct.
+         */
+        warn_report("vfio %s: region %d: the sparse mmap capability has a version we "
+                    "cannot read; the region stays unmapped", vbasedev->name, index);
     } else {
         error_setg(errp, "region %d: the capability chain of its info is malformed", index);
         goto fail;

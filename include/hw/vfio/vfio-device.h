@@ -168,8 +168,9 @@ int vfio_device_get_region_info_type(VFIODevice *vbasedev, uint32_t type,
 /*
  * Capability @id of a region (from its info's chain), at least @min_size
  * bytes and of version @version or newer.  find: 0 with *@cap set, -ENOENT
- * when absent, -EINVAL when the chain is malformed or the version too old;
- * vfio_region_info_cap: the capability or NULL.
+ * when absent, -EINVAL when the chain is malformed, -ENOTSUP when the
+ * capability's version is older; vfio_region_info_cap: the capability or
+ * NULL.
  */
 int vfio_region_info_cap_find(const struct vfio_region_info *info, uint16_t id,
                               uint16_t version, size_t min_size,

@@ -184,6 +184,11 @@ static void test_map_unmap(void)
     g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 1);
     g_assert_cmpint(raw_map(f.container, iova, 4096, buf), ==, 0);
     g_assert_cmpint(raw_unmap(f.container, iova, 4096), ==, 0);
+    /* v2 takes a range covering several whole mappings. */
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf, false), ==, 0);
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova + 8192, 4096, buf, false), ==, 0);
+    g_assert_cmpint(vfio_container_dma_unmap(f.bc, iova, 64 * KiB, false), ==, 0);
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 1);
     fixture_teardown(&f);
     munmap(buf, 64 * KiB);
 }
@@ -268,6 +273,33 @@ static void test_unmap_overflow_quirk(void)
     assert_ram_unmapped_then_restore(&f);
     fixture_teardown(&f);
     munmap(buf, 4096);
+}
+
+static void test_type1_v1_unmap_semantics(void)
+{
+    Fixture f;
+    void *buf = test_buffer(4 * 4096);
+
+    /* Type1 (v1) unmaps whole mappings, and none when the range starts inside one. */
+    fixture_setup(&f, "[iommu]\nextensions=TYPE1;UNMAP_ALL\n");
+    g_assert_cmpuint(f.container->iommu_type, ==, VFIO_TYPE1_IOMMU);
+    g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 2 * 4096, buf, false), ==, 0);
+    g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20002000, 2 * 4096, buf, false), ==, 0);
+    /* Starts inside the first mapping: nothing goes. */
+    g_assert_cmpint(vfio_container_dma_unmap(f.bc, 0x20001000, 2 * 4096, false), ==, 0);
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 3);
+    g_assert_cmpint(raw_map(f.container, 0x20001000, 4096, buf), ==, -EEXIST);
+    g_assert_cmpint(raw_map(f.container, 0x20002000, 4096, buf), ==, -EEXIST);
+    /* Starts at the second, ends inside it: all of it goes. */
+    g_assert_cmpint(vfio_container_dma_unmap(f.bc, 0x20002000, 4096, false), ==, 0);
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 2);
+    g_assert_null(iova_tree_find_address(f.bc->mappings, 0x20003000));
+    g_assert_cmpint(raw_map(f.container, 0x20003000, 4096, buf), ==, 0);
+    g_assert_cmpint(raw_unmap(f.container, 0x20003000, 4096), ==, 0);
+    g_assert_cmpint(vfio_container_dma_unmap(f.bc, 0x20000000, 2 * 4096, false), ==, 0);
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 1);
+    fixture_teardown(&f);
+    munmap(buf, 4 * 4096);
 }
 
 static void test_unmap_all(void)
@@ -467,6 +499,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/container/dma/budget-enospc", test_map_budget_enospc);
     g_test_add_func("/vfio/container/dma/unmap-overflow-quirk", test_unmap_overflow_quirk);
     g_test_add_func("/vfio/container/dma/unmap-all", test_unmap_all);
+    g_test_add_func("/vfio/container/dma/type1-v1-unmaps-whole-mappings",
+                    test_type1_v1_unmap_semantics);
     g_test_add_func("/vfio/container/dirty/start-query-unmap-stop", test_dirty_pages_ops);
     g_test_add_func("/vfio/container/dirty/bitmap-too-big-refused", test_dirty_bitmap_too_big);
     g_test_add_func("/vfio/container/dirty/unsupported-without-host-page",
