@@ -325,7 +325,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/device/region-info-cached", test_region_info_edu);
     g_test_add_func("/vfio/device/region-by-type", test_region_by_type);
     g_test_add_func("/vfio/region/slow-path-no-mmap", test_region_slow_path);
-    g_test_add_func("/vfio/region/config-widths-and-failed-read", test_region_read_failure_all_ones);
+    g_test_add_func("/vfio/region/config-widths-and-failed-read",
+                    test_region_read_failure_all_ones);
     g_test_add_func("/vfio/region/mmap-whole-bar", test_region_mmap_whole);
     g_test_add_func("/vfio/region/mmap-sparse-areas-only", test_region_mmap_sparse);
     g_test_add_func("/vfio/region/absent-region-refused", test_region_absent);
