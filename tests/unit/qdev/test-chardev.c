@@ -383,6 +383,84 @@ static void test_monitor_session(void)
     runstate_reset_for_test();
 }
 
+/*
+ * Random bytes and mutated requests never crash the monitor, and it still
+ * answers a well-formed request afterwards (once a pending value is closed).
+ */
+static void test_monitor_random_input(void)
+{
+    static const char *const seeds[] = {
+        "{\"execute\": \"query-status\", \"id\": [1, {\"a\": \"b\"}]}",
+        "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"x\"}}",
+        "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}",
+        "[[[[{\"\\\"\": \"\\u0000\"}]]]]", "\"str\\\"ing\"", "-1.5e300 ", "null ",
+    };
+    g_autofree char *path = tmp_path("fuzz.sock");
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
+    Chardev *chr = qemu_chr_new("fuzzmon", spec, &error_abort);
+    GRand *rand = g_rand_new_with_seed(0x5eed);
+    char *line;
+    int fd;
+
+    runstate_reset_for_test();
+    qmp_register_builtin_commands();
+    g_assert_true(monitor_init_qmp(chr, &error_abort));
+    fd = connect_unix(path);
+    g_free(read_line(fd));
+    write_str(fd, "{\"execute\": \"qmp_capabilities\"}");
+    g_free(read_line(fd));
+
+    for (int round = 0; round < 300; round++) {
+        GString *chunk = g_string_new(seeds[g_rand_int_range(rand, 0, G_N_ELEMENTS(seeds))]);
+        int mutations = g_rand_int_range(rand, 0, 4);
+
+        for (int m = 0; m < mutations && chunk->len; m++) {
+            guint pos = g_rand_int_range(rand, 0, chunk->len);
+
+            switch (g_rand_int_range(rand, 0, 3)) {
+            case 0:
+                chunk->str[pos] = (char)g_rand_int_range(rand, 1, 256);
+                break;
+            case 1:
+                g_string_erase(chunk, pos, 1);
+                break;
+            default:
+                g_string_insert_c(chunk, pos, "{}[]\",:\\"[g_rand_int_range(rand, 0, 8)]);
+            }
+        }
+        if (g_rand_int_range(rand, 0, 4) == 0) {
+            for (int i = 0; i < 32; i++) {
+                g_string_append_c(chunk, (char)g_rand_int_range(rand, 1, 256));
+            }
+        }
+        g_assert_cmpint(write(fd, chunk->str, chunk->len), ==, (ssize_t)chunk->len);
+        g_string_free(chunk, true);
+        main_loop_wait(true);
+    }
+    /* Drain replies, then close any open string/brackets and ask once more. */
+    pump_a_while();
+    {
+        char buf[65536];
+
+        while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+            pump_a_while();
+        }
+    }
+    close(fd);
+    fd = connect_unix(path);        /* a new session resets the parser */
+    line = read_line(fd);
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
+    g_free(line);
+    write_str(fd, "{\"execute\": \"qmp_capabilities\"}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {}}");
+    g_free(line);
+    close(fd);
+    g_rand_free(rand);
+    monitor_cleanup();
+    runstate_reset_for_test();
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -396,6 +474,7 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/file-and-null", test_file_and_null);
     g_test_add_func("/chardev/errors", test_errors);
     g_test_add_func("/qmp/monitor/session", test_monitor_session);
+    g_test_add_func("/qmp/monitor/random-input", test_monitor_random_input);
     ret = g_test_run();
     qemu_chr_cleanup();
     rmdir(tmpdir);

@@ -463,6 +463,35 @@ static void test_strtosz(void)
     }
 }
 
+/* Random strings through every parser: a value or an error, never a crash. */
+static void test_random_values(void)
+{
+    static const char *const names[] = {
+        "b", "u8", "u16", "u32", "u32-small", "u64", "i32", "i64", "size", "str", "addr",
+        "host", "ooa", "color", "link",
+    };
+    static const char alphabet[] = "0123456789abcdefxX.:-+kKMGTPE ,=on";
+    GRand *rand = g_rand_new_with_seed(42);
+
+    for (int i = 0; i < 5000; i++) {
+        char value[24];
+        int len = g_rand_int_range(rand, 0, sizeof(value));
+        g_autofree char *got = NULL;
+        g_autoptr(QOpts) opts = NULL;
+        uint64_t sz;
+
+        for (int j = 0; j < len; j++) {
+            value[j] = alphabet[g_rand_int_range(rand, 0, sizeof(alphabet) - 1)];
+        }
+        value[len] = '\0';
+        got = parse_and_print(names[g_rand_int_range(rand, 0, G_N_ELEMENTS(names))], value);
+        g_assert_nonnull(got);
+        qemu_strtosz(value, &sz);
+        opts = qopts_parse(value, "driver", NULL);
+    }
+    g_rand_free(rand);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -481,5 +510,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qdev/opts/parse", test_opts_parse);
     g_test_add_func("/qdev/opts/bool-and-unused", test_opts_bool_and_unused);
     g_test_add_func("/qdev/opts/strtosz", test_strtosz);
+    g_test_add_func("/qdev/props/random-values", test_random_values);
     return g_test_run();
 }
