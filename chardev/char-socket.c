@@ -182,6 +182,9 @@ static bool sock_open(Chardev *chr, void *opaque, Error **errp)
         !qopts_get_bool(opts, "wait", true, &wait, errp)) {
         return false;
     }
+    if (qopts_get(opts, "nowait")) {
+        wait = false;   /* QEMU's old spelling "server,nowait" */
+    }
     if (!server && qopts_has(opts, "wait")) {
         error_setg(errp, "'wait' option is incompatible with socket in client connect mode");
         return false;

@@ -259,6 +259,52 @@ static void test_memory_backends_start(void)
     unlink(file);
 }
 
+/* QMP over the process's stdin/stdout. */
+static void test_qmp_stdio(void)
+{
+    const char *argv[] = { tc_binary(), "-qmp", "stdio", "-display", "none", NULL };
+    GError *gerr = NULL;
+    GPid pid;
+    int in_fd, out_fd;
+    char *line;
+
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                           &in_fd, &out_fd, NULL, &gerr));
+    line = tc_read_line(out_fd);
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
+    g_free(line);
+    tc_write(in_fd, "{\"execute\": \"qmp_capabilities\"}\n");
+    line = tc_read_line(out_fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {}}");
+    g_free(line);
+    tc_write(in_fd, "{\"execute\": \"quit\"}\n");
+    line = tc_read_line(out_fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {}}");
+    g_free(line);
+    g_assert_cmpint(tc_wait(pid), ==, 0);
+    close(in_fd);
+    close(out_fd);
+}
+
+/* QEMU's older spelling "server,nowait" still works. */
+static void test_legacy_server_nowait(void)
+{
+    g_autofree char *sock = g_build_filename(tmpdir, "legacy.sock", NULL);
+    g_autofree char *args = g_strdup_printf("-qmp unix:%s,server,nowait", sock);
+    GPid pid = tc_spawn(args);
+    int fd = tc_connect(sock);
+    char *line = tc_read_line(fd);
+
+    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
+    g_free(line);
+    tc_write(fd, "{\"execute\": \"qmp_capabilities\"}{\"execute\": \"quit\"}");
+    g_free(tc_read_line(fd));
+    g_free(tc_read_line(fd));
+    close(fd);
+    g_assert_cmpint(tc_wait(pid), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -278,6 +324,8 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/daemonize-and-pidfile", test_daemonize_and_pidfile);
     g_test_add_func("/cmdline/daemonize-failure-reported", test_daemonize_failure_reported);
     g_test_add_func("/cmdline/memory-backends-start", test_memory_backends_start);
+    g_test_add_func("/cmdline/qmp-stdio", test_qmp_stdio);
+    g_test_add_func("/cmdline/legacy-server-nowait", test_legacy_server_nowait);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);
