@@ -24,6 +24,7 @@ static GList *vm_change_state_head;
 /* A ShutdownCause + 1, or 0; set from any thread or a signal handler. */
 static int shutdown_requested;
 static int exit_status;
+static bool autostart = true;
 
 static const char *const runstate_names[RUN_STATE__MAX] = {
     [RUN_STATE_PRELAUNCH] = "prelaunch",
@@ -46,6 +47,16 @@ static const char *const shutdown_cause_names[SHUTDOWN_CAUSE__MAX] = {
     [SHUTDOWN_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
     [SHUTDOWN_CAUSE_GUEST_RESET] = "guest-reset",
 };
+
+bool qemu_autostart(void)
+{
+    return autostart;
+}
+
+void qemu_set_autostart(bool value)
+{
+    autostart = value;
+}
 
 const char *runstate_name(RunState state)
 {
@@ -251,4 +262,5 @@ void runstate_reset_for_test(void)
     current_run_state = RUN_STATE_PRELAUNCH;
     qatomic_set(&shutdown_requested, 0);
     exit_status = 0;
+    autostart = true;
 }

@@ -30,6 +30,8 @@
 
 /* The qtest server is linked in once system/qtest.c exists; until then -qtest is refused. */
 #pragma weak qtest_server_init
+/* Likewise the incoming side of migration (migration/). */
+#pragma weak migration_incoming_start
 
 /* One option occurrence kept for later: its name and argument, for messages too. */
 typedef struct OptArg {
@@ -49,6 +51,7 @@ typedef struct Config {
     const char *qtest_spec;
     const char *qtest_log;
     const char *pidfile;
+    OptArg incoming;        /* -incoming URI (arg NULL: none) */
     OptArg name;
     bool start_stopped;     /* -S */
     bool daemonize;
@@ -86,6 +89,7 @@ static const OptionDef options[] = {
     { "trace", OPT_ARG, "-trace [enable=]PATTERN|events=FILE|file=FILE" },
     { "S", OPT_FLAG, "-S  do not start the VM (QMP cont starts it)" },
     { "daemonize", OPT_FLAG, "-daemonize" },
+    { "incoming", OPT_ARG, "-incoming URI  wait for an incoming migration" },
     { "pidfile", OPT_ARG, "-pidfile FILE" },
     { "name", OPT_ARG, "-name [guest=]NAME" },
     { "audio", OPT_ARG, "-audio none" },
@@ -252,6 +256,8 @@ static void parse_command_line(int argc, char **argv, Config *cfg)
             cfg->pidfile = opt.arg;
         } else if (!strcmp(opt.name, "name")) {
             cfg->name = opt;
+        } else if (!strcmp(opt.name, "incoming")) {
+            cfg->incoming = opt;
         }
         /* -nodefaults, -nographic, -no-user-config: nothing to do. */
     }
@@ -643,6 +649,9 @@ int qemu_main(int argc, char **argv)
 
         opt_fail(&opt, "qtest is not available in this build");
     }
+    if (cfg.incoming.arg && !migration_incoming_start) {
+        opt_fail(&cfg.incoming, "migration is not available in this build");
+    }
 
     if (cfg.daemonize) {
         daemonize_start();
@@ -690,7 +699,14 @@ int qemu_main(int argc, char **argv)
     }
 
     qemu_system_reset(SHUTDOWN_CAUSE_NONE);
-    if (cfg.start_stopped) {
+    qemu_set_autostart(!cfg.start_stopped);
+    if (cfg.incoming.arg) {
+        /* The migration code starts the VM when the stream is complete (if autostart). */
+        runstate_set(RUN_STATE_INMIGRATE);
+        if (!migration_incoming_start(cfg.incoming.arg, &err)) {
+            opt_fail_err(&cfg.incoming, err);
+        }
+    } else if (cfg.start_stopped) {
         runstate_set(RUN_STATE_PRELAUNCH);
     } else {
         vm_start();

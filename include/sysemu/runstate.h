@@ -102,6 +102,22 @@ void qemu_system_reset(ShutdownCause cause);
 int qemu_main_loop(void);
 
 /*
+ * Whether the VM starts by itself: true unless -S.  With -incoming, the
+ * migration code starts the VM after a successful incoming migration only
+ * when this is true (QEMU's autostart).
+ */
+bool qemu_autostart(void);
+void qemu_set_autostart(bool autostart);
+
+/*
+ * -incoming URI ("unix:PATH", "defer", ...): implemented by migration/.
+ * vl.c calls it after the devices are realized, with the run state set to
+ * inmigrate; until migration/ defines it (vl.c declares it weak), the option
+ * is refused with one line.
+ */
+bool migration_incoming_start(const char *uri, Error **errp);
+
+/*
  * The aperture program (system/vl.c): parse the command line, build the
  * machine, run the main loop; returns the exit status.
  */
