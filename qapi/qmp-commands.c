@@ -40,7 +40,8 @@ static bool qmp_stop(JsonObject *args, JsonNode **ret, Error **errp)
         return false;
     }
     if (runstate_check(RUN_STATE_INMIGRATE)) {
-        /* QEMU: the VM will not start after the incoming migration. */
+        /* As QEMU: the VM will not start after the incoming migration. */
+        qemu_set_autostart(false);
         return true;
     }
     vm_stop(RUN_STATE_PAUSED);
@@ -53,8 +54,9 @@ static bool qmp_cont(JsonObject *args, JsonNode **ret, Error **errp)
         return false;
     }
     if (runstate_check(RUN_STATE_INMIGRATE)) {
-        error_setg(errp, "Migration is not finalized yet");
-        return false;
+        /* As QEMU: start once the incoming migration completes. */
+        qemu_set_autostart(true);
+        return true;
     }
     if (runstate_check(RUN_STATE_INTERNAL_ERROR) || runstate_check(RUN_STATE_SHUTDOWN)) {
         error_setg(errp, "Resetting the Virtual Machine is required");

@@ -102,13 +102,20 @@ static void test_status_stop_cont(void)
     teardown();
 }
 
-static void test_cont_refused_while_inmigrate(void)
+static void test_stop_cont_while_inmigrate(void)
 {
     setup();
     runstate_set(RUN_STATE_INMIGRATE);
-    assert_reply("{\"execute\": \"cont\"}", "{\"error\": {\"class\": \"GenericError\", "
-                 "\"desc\": \"Migration is not finalized yet\"}}");
+    /* Neither starts nor stops the VM: they decide whether it starts after migration. */
+    assert_reply("{\"execute\": \"stop\"}", "{\"return\": {}}");
+    g_assert_false(qemu_autostart());
+    assert_reply("{\"execute\": \"cont\"}", "{\"return\": {}}");
+    g_assert_true(qemu_autostart());
     g_assert_true(runstate_check(RUN_STATE_INMIGRATE));
+    g_assert_cmpuint(events->len, ==, 0);
+    runstate_set(RUN_STATE_SHUTDOWN);
+    assert_reply("{\"execute\": \"cont\"}", "{\"error\": {\"class\": \"GenericError\", "
+                 "\"desc\": \"Resetting the Virtual Machine is required\"}}");
     teardown();
 }
 
@@ -266,8 +273,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qmp/dispatch/request-shape", test_request_shape);
     g_test_add_func("/qmp/dispatch/status-stop-cont", test_status_stop_cont);
-    g_test_add_func("/qmp/dispatch/cont-refused-while-inmigrate",
-                    test_cont_refused_while_inmigrate);
+    g_test_add_func("/qmp/dispatch/stop-cont-while-inmigrate", test_stop_cont_while_inmigrate);
     g_test_add_func("/qmp/dispatch/quit-requests-shutdown", test_quit_requests_shutdown);
     g_test_add_func("/qmp/dispatch/device-del-not-found", test_device_del_not_found);
     g_test_add_func("/qmp/dispatch/version-and-commands", test_version_and_commands);
