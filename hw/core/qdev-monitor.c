@@ -48,7 +48,7 @@ void qdev_print_device_list(FILE *fp)
                 continue;
             }
             if (!header) {
-                fprintf(fp, "%s%s devices:\n", cat ? "\n" : "",
+                fprintf(fp, "%s%s devices:\n", any ? "\n" : "",
                         cat < DEVICE_CATEGORY_MAX ? category_names[cat] : "Uncategorized");
                 header = true;
             }

@@ -241,6 +241,59 @@ static void test_server_waits_for_client(void)
     qmp_quit(&q);
 }
 
+/* The first user-creatable device on a PCI bus that `-device help` lists, or NULL. */
+static char *find_pci_device(void)
+{
+    const char *args[] = { "-device", "help", NULL };
+    TcRun r = tc_run_argv(args);
+    g_auto(GStrv) lines = g_strsplit(r.out, "\n", -1);
+    char *found = NULL;
+
+    for (int i = 0; lines[i] && !found; i++) {
+        if (g_str_has_prefix(lines[i], "name \"") && strstr(lines[i], "\", bus PCI")) {
+            found = g_strndup(lines[i] + 6, strchr(lines[i] + 6, '"') - (lines[i] + 6));
+        }
+    }
+    tc_run_free(&r);
+    return found;
+}
+
+/* device_del: {"return": {}} and DEVICE_DELETED once the device is gone. */
+static void test_device_del(void)
+{
+    g_autofree char *driver = find_pci_device();
+    g_autofree char *extra = NULL;
+    Qmp q;
+    bool got_return = false, got_event = false;
+
+    if (!driver) {
+        g_test_skip("no hot-pluggable PCI device type in this build");
+        return;
+    }
+    extra = g_strdup_printf("-device %s,id=hp0", driver);
+    qmp_start_server(&q, "devdel.sock", extra);
+    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    tc_write(q.fd, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}");
+    while (!got_return || !got_event) {
+        char *line = tc_read_line(q.fd);
+
+        g_assert_nonnull(line);
+        if (!strcmp(line, "{\"return\": {}}")) {
+            got_return = true;
+        } else {
+            g_assert_true(g_str_has_suffix(line, "\"event\": \"DEVICE_DELETED\", \"data\": "
+                                                 "{\"device\": \"hp0\", \"path\": "
+                                                 "\"/machine/peripheral/hp0\"}}"));
+            got_event = true;
+        }
+        g_free(line);
+    }
+    exchange(&q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}",
+             "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'hp0' not "
+             "found\"}}");
+    qmp_quit(&q);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -255,6 +308,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/binary/client-mode-short-form", test_qmp_client_short_form);
     g_test_add_func("/qmp/binary/reconnect-to-server", test_reconnect_to_server);
     g_test_add_func("/qmp/binary/server-waits-for-client", test_server_waits_for_client);
+    g_test_add_func("/qmp/binary/device-del", test_device_del);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);
