@@ -71,8 +71,17 @@ static void sim_edu_fact_done(void *opaque)
     SimEdu *s = opaque;
     uint32_t ret = 1;
 
-    for (uint32_t v = s->fact; v > 0; v--) {
-        ret *= v;
+    /*
+     * The device multiplies in 32 bits: from 34! on, the product holds 2^32
+     * and the answer is 0.  QEMU's edu loops through all N multiplications
+     * (seconds of CPU for a large N); the result is the same.
+     */
+    if (s->fact >= 34) {
+        ret = 0;
+    } else {
+        for (uint32_t v = s->fact; v > 0; v--) {
+            ret *= v;
+        }
     }
     s->fact = ret;
     s->status &= ~EDU_STATUS_COMPUTING;
