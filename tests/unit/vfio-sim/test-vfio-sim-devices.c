@@ -169,6 +169,24 @@ static void test_edu_mmap_exact(void)
     st_close(&d);
 }
 
+/* edu multiplies in 32 bits: 12! fits, 34! and beyond wrap to 0. */
+static void test_edu_factorial_wraps(void)
+{
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_wr32(&d, 0, 0x08, 12);
+    st_wait_for(!(st_rd32(&d, 0, 0x20) & 1));
+    g_assert_cmpuint(st_rd32(&d, 0, 0x08), ==, 479001600);
+    st_wr32(&d, 0, 0x08, 33);
+    st_wait_for(!(st_rd32(&d, 0, 0x20) & 1));
+    g_assert_cmphex(st_rd32(&d, 0, 0x08), ==, 0x80000000);
+    st_wr32(&d, 0, 0x08, 0xffffffff);
+    st_wait_for(!(st_rd32(&d, 0, 0x20) & 1));
+    g_assert_cmpuint(st_rd32(&d, 0, 0x08), ==, 0);
+    st_close(&d);
+}
+
 static void exit_42(int sig)
 {
     _exit(42);
@@ -548,6 +566,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/devices/edu/no-bus-master-no-dma", test_edu_no_bus_master_no_dma);
     g_test_add_func("/vfio-sim/devices/edu/intx-automask-and-unmask-eventfd",
                     test_edu_intx_automask_and_unmask_eventfd);
+    g_test_add_func("/vfio-sim/devices/edu/factorial-wraps", test_edu_factorial_wraps);
     g_test_add_func("/vfio-sim/devices/edu/mmap-exact", test_edu_mmap_exact);
     g_test_add_func("/vfio-sim/devices/edu/mmap-with-program-segv-handler",
                     test_edu_mmap_with_program_segv_handler);
