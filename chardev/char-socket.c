@@ -14,6 +14,7 @@
 
 typedef struct SocketChardev {
     char *path;             /* the socket's path; owned */
+    char *abs_path;         /* absolute form, for the unlink at close (-daemonize chdirs); owned */
     bool is_server;         /* server=on */
     int listen_fd;          /* server: the listening socket, else -1 */
     int fd;                 /* the connected peer, or -1 */
@@ -191,6 +192,7 @@ static bool sock_open(Chardev *chr, void *opaque, Error **errp)
     }
     s = g_new0(SocketChardev, 1);
     s->path = g_strdup(path);
+    s->abs_path = g_canonicalize_filename(path, NULL);
     s->is_server = server;
     s->listen_fd = -1;
     s->fd = -1;
@@ -199,6 +201,7 @@ static bool sock_open(Chardev *chr, void *opaque, Error **errp)
     if (!(server ? sock_open_server(chr, wait, errp) : sock_open_client(chr, errp))) {
         char_fd_reader_cleanup(&s->reader);
         g_free(s->path);
+        g_free(s->abs_path);
         g_free(s);
         chr->state = NULL;
         return false;
@@ -229,9 +232,10 @@ static void sock_finalize(Chardev *chr)
     if (s->listen_fd >= 0) {
         qemu_set_fd_handler(s->listen_fd, NULL, NULL, NULL);
         close(s->listen_fd);
-        unlink(s->path);
+        unlink(s->abs_path);
     }
     g_free(s->path);
+    g_free(s->abs_path);
     g_free(s);
 }
 

@@ -196,13 +196,17 @@ static void test_daemonize_and_pidfile(void)
     g_autofree char *sock = g_build_filename(tmpdir, "daemon.sock", NULL);
     g_autofree char *pidfile = g_build_filename(tmpdir, "aperture.pid", NULL);
     g_autofree char *args = g_strdup_printf("-daemonize -pidfile %s -qmp "
-                                            "unix:%s,server=on,wait=off", pidfile, sock);
+                                            "unix:daemon.sock,server=on,wait=off", pidfile);
     g_autofree char *content = NULL;
-    TcRun r = tc_run(args);
+    g_autofree char *cwd = g_get_current_dir();
+    TcRun r;
     pid_t daemon_pid;
     char *line;
     int fd;
 
+    g_assert_cmpint(chdir(tmpdir), ==, 0);
+    r = tc_run(args);
+    g_assert_cmpint(chdir(cwd), ==, 0);
     /* The parent returns once the daemon is up. */
     g_assert_cmpint(r.status, ==, 0);
     g_assert_cmpstr(r.err, ==, "");
@@ -225,6 +229,8 @@ static void test_daemonize_and_pidfile(void)
     }
     g_assert_cmpint(kill(daemon_pid, 0), ==, -1);
     g_assert_false(g_file_test(pidfile, G_FILE_TEST_EXISTS));
+    /* The daemon chdir'd to / but still removed its (relative) socket. */
+    g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
     close(fd);
 }
 
