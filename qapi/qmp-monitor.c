@@ -207,11 +207,34 @@ static void monitor_handle_request(MonitorQMP *mon, JsonObject *req)
                                "command ignored", id);
             return;
         }
-        if (args && json_object_has_member(args, "enable")) {
-            /* No capability is offered ("capabilities": []), so none can be enabled. */
-            monitor_send_error(mon, QMP_ERROR_CLASS_GENERIC_ERROR,
-                               "Capability 'oob' not available", id);
-            return;
+        if (args) {
+            static const char *const allowed[] = { "enable", NULL };
+            JsonNode *enable = json_object_get_member(args, "enable");
+            Error *err = NULL;
+
+            if (!qmp_check_args(args, allowed, NULL, &err)) {
+                monitor_send_error(mon, QMP_ERROR_CLASS_GENERIC_ERROR, error_get_pretty(err),
+                                   id);
+                error_free(err);
+                return;
+            }
+            if (enable && (!JSON_NODE_HOLDS_ARRAY(enable) ||
+                           json_array_get_length(json_node_get_array(enable)) > 0)) {
+                /* No capability is offered ("capabilities": []), so none can be enabled. */
+                JsonArray *arr = JSON_NODE_HOLDS_ARRAY(enable) ? json_node_get_array(enable)
+                                                               : NULL;
+                JsonNode *first = arr ? json_array_get_element(arr, 0) : NULL;
+                const char *name = first && JSON_NODE_HOLDS_VALUE(first) &&
+                                   json_node_get_value_type(first) == G_TYPE_STRING
+                                   ? json_node_get_string(first) : NULL;
+                g_autofree char *desc = name
+                    ? g_strdup_printf("Capability '%s' not available", name)
+                    : g_strdup("Invalid parameter type for 'enable', expected: array of "
+                               "capability names");
+
+                monitor_send_error(mon, QMP_ERROR_CLASS_GENERIC_ERROR, desc, id);
+                return;
+            }
         }
         mon->negotiated = true;
         rsp = json_object_new();

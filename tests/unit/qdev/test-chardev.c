@@ -320,9 +320,25 @@ static void test_monitor_session(void)
     g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
                               "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
     g_free(line);
+    /* Capabilities that are not offered cannot be enabled; nothing is negotiated then. */
+    write_str(fd, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                              "\"Capability 'oob' not available\"}}");
+    g_free(line);
+    write_str(fd, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"x\": 1}}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                              "\"Parameter 'x' is unexpected\"}}");
+    g_free(line);
+    write_str(fd, "{\"execute\": \"query-status\"}");
+    line = read_line(fd);
+    g_assert_nonnull(strstr(line, "CommandNotFound"));
+    g_free(line);
 
     /* Two requests in one write, the second split over two writes. */
-    write_str(fd, "{\"execute\":\"qmp_capabilities\",\"id\":\"n\"}{\"execute\":\"qu");
+    write_str(fd, "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[]},"
+                  "\"id\":\"n\"}{\"execute\":\"qu");
     line = read_line(fd);
     g_assert_cmpstr(line, ==, "{\"return\": {}, \"id\": \"n\"}");
     g_free(line);
