@@ -195,9 +195,16 @@ static int sim_update_user_bitmap(SimContainer *c, SimDma *dma, uint64_t base,
     if (c->num_non_pinned_groups && dma->iommu_mapped) {
         sim_bitmap_set(dma->bitmap, 0, nbits);
     }
-    for (uint64_t i = 0; i < nbits; i++) {
-        if (sim_bitmap_test(dma->bitmap, i)) {
-            words[(i + shift) / 64] |= 1ULL << ((i + shift) % 64);
+    /* bitmap_shift_left() by @shift bits, a word at a time. */
+    for (uint64_t i = 0; i < DIV_ROUND_UP(nbits, 64); i++) {
+        uint64_t v = dma->bitmap[i];
+
+        if (i == nbits / 64 && nbits % 64) {
+            v &= (1ULL << (nbits % 64)) - 1;
+        }
+        words[i] |= v << shift;
+        if (shift && i + 1 < nwords) {
+            words[i + 1] |= v >> (64 - shift);
         }
     }
     if (shift) {

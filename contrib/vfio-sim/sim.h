@@ -523,10 +523,21 @@ static inline uint64_t sim_bitmap_bytes(uint64_t npages)
     return DIV_ROUND_UP(npages, 64) * 8;
 }
 
+/* Set bits [start, start + n): whole words at a time where it can. */
 static inline void sim_bitmap_set(unsigned long *map, uint64_t start, uint64_t n)
 {
-    for (uint64_t i = start; i < start + n; i++) {
-        map[i / (8 * sizeof(long))] |= 1UL << (i % (8 * sizeof(long)));
+    const unsigned bpl = 8 * sizeof(long);
+    uint64_t i = start, end = start + n;
+
+    for (; i < end && i % bpl; i++) {
+        map[i / bpl] |= 1UL << (i % bpl);
+    }
+    if (end - i >= bpl) {
+        memset(&map[i / bpl], 0xff, (end - i) / bpl * sizeof(long));
+        i += (end - i) / bpl * bpl;
+    }
+    for (; i < end; i++) {
+        map[i / bpl] |= 1UL << (i % bpl);
     }
 }
 

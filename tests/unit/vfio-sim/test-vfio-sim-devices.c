@@ -527,6 +527,42 @@ static void test_pin_dirty_scope(void)
     munmap(ram, 8 * ST_PAGE);
 }
 
+/* Several mappings in one report: each lands at its own bit offset. */
+static void test_pin_bitmap_offsets(void)
+{
+    uint8_t *ram = st_alloc(73 * ST_PAGE);
+    uint64_t bitmap[2] = { 0, 0 };
+    uint8_t buf[sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+                sizeof(struct vfio_iommu_type1_dirty_bitmap_get)];
+    struct vfio_iommu_type1_dirty_bitmap *db = (void *)buf;
+    struct vfio_iommu_type1_dirty_bitmap_get *range = (void *)db->data;
+    const uint64_t a = 0x10000, b = a + 3 * ST_PAGE;
+    StDev d;
+
+    st_open(&d, ST_PIN, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, a, ram, 3 * ST_PAGE, ST_MAP_RW));
+    st_assert_ok(st_map(d.container, b, ram + 3 * ST_PAGE, 70 * ST_PAGE, ST_MAP_RW));
+    dirty_start(d.container);
+    g_assert_cmpint(pin_cmd(&d, a + ST_PAGE, 1), ==, 0);          /* bit 1 */
+    g_assert_cmpint(pin_cmd(&d, b, 1), ==, 0);                    /* bit 3 */
+    g_assert_cmpint(pin_cmd(&d, b + 61 * ST_PAGE, 1), ==, 0);     /* bit 64 */
+    g_assert_cmpint(pin_cmd(&d, b + 69 * ST_PAGE, 1), ==, 0);     /* bit 72 */
+    *db = (struct vfio_iommu_type1_dirty_bitmap){
+        .argsz = sizeof(buf), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP };
+    *range = (struct vfio_iommu_type1_dirty_bitmap_get){
+        .iova = a, .size = 73 * ST_PAGE,
+        .bitmap = { .pgsize = ST_PAGE, .size = sizeof(bitmap), .data = (__u64 *)bitmap } };
+    st_assert_ok(ioctl(d.container, VFIO_IOMMU_DIRTY_PAGES, db));
+    g_assert_cmphex(bitmap[0], ==, 0xa);
+    g_assert_cmphex(bitmap[1], ==, 0x101);
+    /* A range that starts inside the second mapping splits it. */
+    range->iova = b + ST_PAGE;
+    range->size = 69 * ST_PAGE;
+    st_assert_errno(ioctl(d.container, VFIO_IOMMU_DIRTY_PAGES, db), EINVAL);
+    st_close(&d);
+    munmap(ram, 73 * ST_PAGE);
+}
+
 static const char topo_pin_shared[] =
     "[device 0000:00:01.0]\nmodel = edu\ngroup = 1\n"
     "[device 0000:00:04.0]\nmodel = pin\ngroup = 4\n";
@@ -581,6 +617,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/devices/mig/engine-fault-status", test_mig_engine_fault_status);
     g_test_add_func("/vfio-sim/devices/mig/region-caps", test_mig_region_caps);
     g_test_add_func("/vfio-sim/devices/pin/dirty-scope", test_pin_dirty_scope);
+    g_test_add_func("/vfio-sim/devices/pin/bitmap-offsets", test_pin_bitmap_offsets);
     g_test_add_func("/vfio-sim/devices/pin/with-iommu-group-all-dirty",
                     test_pin_with_iommu_group_all_dirty);
     return g_test_run();
