@@ -424,18 +424,6 @@ Object *object_find_by_id(const char *id)
     return user_objects && id ? g_hash_table_lookup(user_objects, id) : NULL;
 }
 
-static void print_prop_help(const Property *prop, void *opaque)
-{
-    Object *obj = opaque;
-    g_autofree char *def = prop->info->print ? prop->info->print(obj, prop,
-                                                                 (char *)obj + prop->offset)
-                                             : NULL;
-    g_autofree char *lhs = g_strdup_printf("%s=<%s>", prop->name, prop->info->name);
-
-    printf("  %-24s - %s%s%s%s\n", lhs, prop->description ? prop->description : "",
-           def ? " (default: " : "", def ? def : "", def ? ")" : "");
-}
-
 bool user_creatable_print_help(const char *optarg)
 {
     g_autoptr(QOpts) opts = qopts_parse(optarg, "qom-type", NULL);
@@ -467,13 +455,7 @@ bool user_creatable_print_help(const char *optarg)
     if (!klass || object_class_is_abstract(klass) || !klass->complete) {
         return false;   /* the caller reports the bad type */
     }
-    {
-        Object *obj = object_new_with_class(klass);
-
-        printf("%s options:\n", type);
-        object_class_property_foreach(klass, print_prop_help, obj);
-        object_unref(obj);
-    }
+    object_class_print_props(stdout, klass);
     return true;
 }
 

@@ -1,6 +1,7 @@
 /*
  * The user's side of the device model: -device, `-device help`,
- * `-device DRIVER,help` (include/hw/qdev-properties.h).
+ * `-device DRIVER,help`, property help for -object too
+ * (include/hw/qdev-properties.h).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -104,21 +105,16 @@ static gint compare_prop_lines(gconstpointer a, gconstpointer b)
     return strcmp(((const PropLine *)a)->name, ((const PropLine *)b)->name);
 }
 
-bool qdev_print_props(FILE *fp, const char *typename)
+void object_class_print_props(FILE *fp, ObjectClass *klass)
 {
-    ObjectClass *klass = object_class_by_name(typename);
     PropHelp h;
 
-    if (!klass || object_class_is_abstract(klass) ||
-        !object_class_dynamic_cast(klass, TYPE_DEVICE)) {
-        return false;
-    }
     h.obj = object_new_with_class(klass);
     h.lines = g_array_new(false, false, sizeof(PropLine));
     object_class_property_foreach(klass, collect_prop_help, &h);
     g_array_sort(h.lines, compare_prop_lines);
 
-    fprintf(fp, "%s options:\n", typename);
+    fprintf(fp, "%s options:\n", object_class_get_name(klass));
     for (guint i = 0; i < h.lines->len; i++) {
         PropLine *line = &g_array_index(h.lines, PropLine, i);
 
@@ -127,10 +123,21 @@ bool qdev_print_props(FILE *fp, const char *typename)
         g_free(line->text);
     }
     if (!h.lines->len) {
-        fprintf(fp, "There are no options for %s.\n", typename);
+        fprintf(fp, "There are no options for %s.\n", object_class_get_name(klass));
     }
     g_array_free(h.lines, true);
     object_unref(h.obj);
+}
+
+bool qdev_print_props(FILE *fp, const char *typename)
+{
+    ObjectClass *klass = object_class_by_name(typename);
+
+    if (!klass || object_class_is_abstract(klass) ||
+        !object_class_dynamic_cast(klass, TYPE_DEVICE)) {
+        return false;
+    }
+    object_class_print_props(fp, klass);
     return true;
 }
 

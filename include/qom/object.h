@@ -203,6 +203,12 @@ void object_class_property_foreach(ObjectClass *klass,
                                    void *opaque);
 
 /*
+ * "TYPE options:" then one "  NAME=<type>  - help (default: X)" line per
+ * property, sorted by name (the format of `-device TYPE,help`).
+ */
+void object_class_print_props(FILE *fp, ObjectClass *klass);
+
+/*
  * User-created objects (-object TYPE,id=ID,...): a flat namespace of ids,
  * QEMU's /objects container.
  */
