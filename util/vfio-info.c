@@ -67,14 +67,21 @@ int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset
         min_size = sizeof(*hdr);
     }
     while (off) {
-        if (off < floor || off % sizeof(uint32_t) ||
+        /* The kernel aligns every capability to 8: they hold u64 fields. */
+        if (off < floor || off % sizeof(uint64_t) ||
             off + sizeof(*hdr) > info_size) {
             trace_vfio_info_cap_malformed(id, off, info_size);
             return -EINVAL;
         }
         hdr = (const void *)((const char *)info + off);
         if (hdr->id == id) {
-            if (off + min_size > info_size) {
+            /*
+             * The capability must fit in the buffer and end before the next
+             * one starts, so callers can size variable-length parts by
+             * vfio_info_cap_room() without it ever being less than min_size.
+             */
+            if (off + min_size > info_size ||
+                (hdr->next && hdr->next < off + min_size)) {
                 trace_vfio_info_cap_malformed(id, off, info_size);
                 return -EINVAL;
             }

@@ -191,6 +191,16 @@ bool vfio_region_setup(void *owner, VFIODevice *vbasedev, VFIORegion *region,
                          vbasedev->name, index);
         return false;
     }
+    /*
+     * Offsets into the device fd are off_t: a region that does not fit in
+     * one cannot be read, written or mapped, whatever the kernel says.
+     */
+    if (info->size > INT64_MAX || info->offset > INT64_MAX - info->size) {
+        error_setg(errp, "vfio %s: region %d [0x%llx, +0x%llx) does not fit in a file "
+                   "offset", vbasedev->name, index, (unsigned long long)info->offset,
+                   (unsigned long long)info->size);
+        return false;
+    }
     region->vbasedev = vbasedev;
     region->flags = info->flags;
     region->size = info->size;

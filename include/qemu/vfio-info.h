@@ -35,10 +35,11 @@ int vfio_info_ioctl(int fd, unsigned long request, const void *arg, size_t arg_s
 /*
  * Find capability @id in the chain of @info (@info_size bytes) that starts
  * at @first_offset.  The capability must be at least @min_size bytes (header
- * included) and lie wholly inside the buffer.  Returns 0 with *@cap set,
+ * included), lie wholly inside the buffer and end before the next capability
+ * starts.  Returns 0 with *@cap set,
  * -ENOENT when the chain has no such capability, -EINVAL when the chain is
  * malformed (an offset inside the fixed part or outside the buffer, a
- * misaligned header, offsets that do not strictly increase, so a loop is
+ * header not aligned to 8 bytes, offsets that do not strictly increase, so a loop is
  * impossible).
  */
 int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset,

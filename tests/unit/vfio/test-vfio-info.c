@@ -146,6 +146,27 @@ static void test_cap_find_loop_refused(void)
                     ==, -EINVAL);
 }
 
+static void test_cap_overlapping_next_refused(void)
+{
+    InfoBuilder b;
+    struct vfio_iommu_type1_info *info = builder_init(&b, VFIO_IOMMU_INFO_CAPS);
+    struct vfio_iommu_type1_info_cap_iova_range *iova;
+    const struct vfio_info_cap_header *cap;
+    VFIOIOMMUInfo out;
+    Error *err = NULL;
+
+    iova = builder_add_cap(&b, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1,
+                           sizeof(*iova) + 2 * sizeof(struct vfio_iova_range));
+    iova->nr_iovas = 1;
+    /* The next capability would start inside this one's fixed part. */
+    iova->header.next = info->cap_offset + 12;
+    g_assert_cmpint(vfio_info_cap_find(info, b.used, info->cap_offset,
+                                       VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+                                       sizeof(*iova), &cap), ==, -EINVAL);
+    g_assert_false(vfio_iommu_info_parse(info, b.used, &out, &err));
+    error_free_or_abort(&err);
+}
+
 static void test_cap_find_bounds(void)
 {
     InfoBuilder b;
@@ -233,6 +254,8 @@ int main(int argc, char **argv)
                     test_parse_migration_cap_without_host_page);
     g_test_add_func("/vfio/info/cap-chain-loop-refused", test_cap_find_loop_refused);
     g_test_add_func("/vfio/info/cap-chain-bounds", test_cap_find_bounds);
+    g_test_add_func("/vfio/info/cap-overlapping-next-refused",
+                    test_cap_overlapping_next_refused);
     g_test_add_func("/vfio/info/iova-ranges-malformed-refused",
                     test_parse_iova_ranges_malformed);
     g_test_add_func("/vfio/info/short-buffer", test_parse_short_buffer);
