@@ -435,7 +435,7 @@ static void test_monitor_random_input(void)
 
             switch (g_rand_int_range(rand, 0, 3)) {
             case 0:
-                chunk->str[pos] = (char)g_rand_int_range(rand, 1, 256);
+                chunk->str[pos] = (char)g_rand_int_range(rand, 0, 256);
                 break;
             case 1:
                 g_string_erase(chunk, pos, 1);
@@ -446,7 +446,7 @@ static void test_monitor_random_input(void)
         }
         if (g_rand_int_range(rand, 0, 4) == 0) {
             for (int i = 0; i < 32; i++) {
-                g_string_append_c(chunk, (char)g_rand_int_range(rand, 1, 256));
+                g_string_append_c(chunk, (char)g_rand_int_range(rand, 0, 256));
             }
         }
         g_assert_cmpint(write(fd, chunk->str, chunk->len), ==, (ssize_t)chunk->len);
