@@ -111,7 +111,7 @@ typedef struct NamedGPIOList {
 struct DeviceState {
     Object parent_obj;
 
-    /* The id given by the user (id=), or NULL; owned.  Same as parent_obj.id. */
+    /* The id given by the user (id=), or NULL; owned.  (parent_obj.id is for -object.) */
     char *id;
     /* See "Paths" above; owned, set when realized. */
     char *canonical_path;
