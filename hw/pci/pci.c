@@ -749,8 +749,16 @@ uint16_t pci_requester_id(PCIDevice *dev)
 MemTxResult pci_dma_rw(PCIDevice *dev, pcibus_t addr, void *buf, pcibus_t len, bool is_write)
 {
     MemTxAttrs attrs = { .requester_id = pci_requester_id(dev) };
+    MemTxResult res;
 
-    return address_space_rw(&dev->bus_master_as, addr, attrs, buf, len, is_write);
+    if (dev->dma_engaged) {
+        trace_pci_dma_reentrancy(dev->name, addr, len);
+        return MEMTX_ACCESS_ERROR;
+    }
+    dev->dma_engaged = true;
+    res = address_space_rw(&dev->bus_master_as, addr, attrs, buf, len, is_write);
+    dev->dma_engaged = false;
+    return res;
 }
 
 void pci_send_msi_message(PCIDevice *dev, MSIMessage msg)
@@ -758,7 +766,13 @@ void pci_send_msi_message(PCIDevice *dev, MSIMessage msg)
     MemTxAttrs attrs = { .requester_id = pci_requester_id(dev) };
     MemTxResult res;
 
+    if (dev->dma_engaged) {
+        trace_pci_dma_reentrancy(dev->name, msg.address, 4);
+        return;
+    }
+    dev->dma_engaged = true;
     address_space_stl_le(&dev->bus_master_as, msg.address, msg.data, attrs, &res);
+    dev->dma_engaged = false;
     trace_pci_msi_message(dev->name, msg.data, msg.address, res);
 }
 

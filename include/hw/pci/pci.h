@@ -95,7 +95,12 @@ typedef struct PCIIORegion {
     MemoryRegion *address_space;
 } PCIIORegion;
 
-/* Config-space hooks; @len is 1, 2 or 4 and addr + len <= config size. */
+/*
+ * Config-space hooks.  @len is 1, 2 or 4, except for an access the host
+ * bridge cut short at the end of config space (3 is possible then, as in
+ * QEMU); addr + len <= config size always.  An access may straddle a dword
+ * boundary (conf1 with CONFIG_ADDRESS bits 1:0 set).
+ */
 typedef uint32_t PCIConfigReadFunc(PCIDevice *d, uint32_t addr, int len);
 typedef void PCIConfigWriteFunc(PCIDevice *d, uint32_t addr, uint32_t val, int len);
 
@@ -196,6 +201,15 @@ struct PCIDevice {
     MemoryRegion bus_master_container_region;
     MemoryRegion bus_master_enable_region;
     bool bus_master_ready;
+
+    /*
+     * A DMA or MSI of this device is in progress.  A second one started
+     * from inside it (the device DMAs or signals into its own registers,
+     * directly or through another device) is refused with
+     * MEMTX_ACCESS_ERROR, as QEMU's re-entrancy guard does, instead of
+     * recursing without bound.
+     */
+    bool dma_engaged;
 
     /* INTx: bit n is the level the device drives on pin n. */
     uint8_t irq_state;
@@ -431,7 +445,11 @@ AddressSpace *pci_device_iommu_address_space(PCIDevice *dev);
 /* Requester id (bus << 8 | devfn) of the device's transactions. */
 uint16_t pci_requester_id(PCIDevice *dev);
 
-/* DMA through the device's bus-master address space, tagged with its requester id. */
+/*
+ * DMA through the device's bus-master address space, tagged with its
+ * requester id.  MEMTX_ACCESS_ERROR (nothing transferred) when called from
+ * inside another DMA or MSI of the same device (see dma_engaged).
+ */
 MemTxResult pci_dma_rw(PCIDevice *dev, pcibus_t addr, void *buf, pcibus_t len, bool is_write);
 
 static inline MemTxResult pci_dma_read(PCIDevice *dev, pcibus_t addr, void *buf, pcibus_t len)
@@ -445,7 +463,7 @@ static inline MemTxResult pci_dma_write(PCIDevice *dev, pcibus_t addr, const voi
     return pci_dma_rw(dev, addr, (void *)buf, len, true);
 }
 
-/* Deliver an MSI/MSI-X message: a dword write through bus_master_as. */
+/* Deliver an MSI/MSI-X message: a dword write through bus_master_as (guarded as DMA). */
 void pci_send_msi_message(PCIDevice *dev, MSIMessage msg);
 
 /* ------------------------------------------------------------------------ */
