@@ -7,7 +7,8 @@
 #include "qapi/qmp-monitor.h"
 #include "qapi/qmp-registry.h"
 #include "hw/boards.h"
-#include "hw/qdev-core.h"
+#include "hw/qdev-properties.h"
+#include "qom/opts.h"
 #include "sysemu/runstate.h"
 
 static const char *const no_args[] = { NULL };
@@ -108,6 +109,13 @@ static bool qmp_device_del(JsonObject *args, JsonNode **ret, Error **errp)
     return qdev_unplug(dev, errp);
 }
 
+static bool qmp_device_add(JsonObject *args, JsonNode **ret, Error **errp)
+{
+    g_autoptr(QOpts) opts = qmp_args_to_qopts(args, errp);
+
+    return opts && qdev_device_add_opts(opts, errp) != NULL;
+}
+
 static bool qmp_query_version(JsonObject *args, JsonNode **ret, Error **errp)
 {
     JsonObject *v, *qemu;
@@ -175,6 +183,7 @@ void qmp_register_builtin_commands(void)
     qmp_register_command("cont", qmp_cont, 0);
     qmp_register_command("quit", qmp_quit, 0);
     qmp_register_command("system_reset", qmp_system_reset, 0);
+    qmp_register_command("device_add", qmp_device_add, 0);
     qmp_register_command("device_del", qmp_device_del, 0);
     qmp_register_command("query-version", qmp_query_version, 0);
     qmp_register_command("query-commands", qmp_query_commands, 0);

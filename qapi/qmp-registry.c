@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include "qapi/error.h"
 #include "qapi/qmp-registry.h"
+#include "qom/opts.h"
 #include "trace/trace-qapi.h"
 
 typedef struct QmpCommand {
@@ -287,4 +288,52 @@ bool qmp_arg_string(JsonObject *args, const char *name, bool required, const cha
     }
     *value = json_node_get_string(node);
     return true;
+}
+
+QOpts *qmp_args_to_qopts(JsonObject *args, Error **errp)
+{
+    QOpts *opts = qopts_new();
+    GList *members = json_object_get_members(args);
+
+    for (GList *l = members; l; l = l->next) {
+        const char *key = l->data;
+        JsonNode *node = json_object_get_member(args, key);
+        g_autofree char *value = NULL;
+
+        if (JSON_NODE_HOLDS_VALUE(node)) {
+            switch (json_node_get_value_type(node)) {
+            case G_TYPE_STRING:
+                value = g_strdup(json_node_get_string(node));
+                break;
+            case G_TYPE_INT64:
+                value = g_strdup_printf("%" PRId64, json_node_get_int(node));
+                break;
+            case G_TYPE_BOOLEAN:
+                value = g_strdup(json_node_get_boolean(node) ? "on" : "off");
+                break;
+            case G_TYPE_DOUBLE: {
+                char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+                value = g_strdup(g_ascii_dtostr(buf, sizeof(buf), json_node_get_double(node)));
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        if (!value) {
+            error_setg(errp, "Invalid parameter type for '%s', expected: scalar", key);
+            goto fail;
+        }
+        if (!qopts_add(opts, key, value, errp)) {
+            goto fail;
+        }
+    }
+    g_list_free(members);
+    return opts;
+
+fail:
+    g_list_free(members);
+    qopts_free(opts);
+    return NULL;
 }

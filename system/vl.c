@@ -602,6 +602,33 @@ static void create_monitors(Config *cfg)
 
 /* ------------------------------------------------------------------ */
 
+/* -device DRIVER,... or QEMU's JSON form -device '{"driver": ..., ...}'. */
+static bool device_add_from_option(const OptArg *opt, Error **errp)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    g_autoptr(GError) gerr = NULL;
+    g_autoptr(QOpts) opts = NULL;
+    JsonNode *root;
+
+    if (opt->arg[0] != '{') {
+        return qdev_device_add(opt->arg, errp) != NULL;
+    }
+    parser = json_parser_new();
+    if (!json_parser_load_from_data(parser, opt->arg, -1, &gerr)) {
+        error_setg(errp, "JSON parse error, %s", gerr->message);
+        return false;
+    }
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        error_setg(errp, "JSON argument must be an object");
+        return false;
+    }
+    opts = qmp_args_to_qopts(json_node_get_object(root), errp);
+    return opts && qdev_device_add_opts(opts, errp) != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
 static gboolean on_terminate_signal(gpointer data)
 {
     qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
@@ -693,10 +720,11 @@ int qemu_main(int argc, char **argv)
     for (guint i = 0; i < cfg.devices->len; i++) {
         OptArg *opt = &g_array_index(cfg.devices, OptArg, i);
 
-        if (!qdev_device_add(opt->arg, &err)) {
+        if (!device_add_from_option(opt, &err)) {
             opt_fail_err(opt, err);
         }
     }
+    qdev_machine_creation_done();
 
     qemu_system_reset(SHUTDOWN_CAUSE_NONE);
     qemu_set_autostart(!cfg.start_stopped);

@@ -47,7 +47,7 @@ static char *take_item(const char **pp)
     return g_string_free(s, false);
 }
 
-static bool qopts_add(QOpts *opts, char *key, char *value, Error **errp)
+static bool qopts_add_owned(QOpts *opts, char *key, char *value, Error **errp)
 {
     QOptItem item = { .key = key, .value = value };
 
@@ -61,14 +61,25 @@ static bool qopts_add(QOpts *opts, char *key, char *value, Error **errp)
     return true;
 }
 
-QOpts *qopts_parse(const char *str, const char *implied_key, Error **errp)
+QOpts *qopts_new(void)
 {
     QOpts *opts = g_new0(QOpts, 1);
-    const char *p = str ? str : "";
-    bool first = true;
 
     opts->items = g_array_new(false, true, sizeof(QOptItem));
     g_array_set_clear_func(opts->items, qopt_item_clear);
+    return opts;
+}
+
+bool qopts_add(QOpts *opts, const char *key, const char *value, Error **errp)
+{
+    return qopts_add_owned(opts, g_strdup(key), g_strdup(value), errp);
+}
+
+QOpts *qopts_parse(const char *str, const char *implied_key, Error **errp)
+{
+    QOpts *opts = qopts_new();
+    const char *p = str ? str : "";
+    bool first = true;
 
     while (*p || first) {
         char *item = take_item(&p);
@@ -83,14 +94,14 @@ QOpts *qopts_parse(const char *str, const char *implied_key, Error **errp)
                 qopts_free(opts);
                 return NULL;
             }
-            ok = qopts_add(opts, g_strdup(item), g_strdup(eq + 1), errp);
+            ok = qopts_add_owned(opts, g_strdup(item), g_strdup(eq + 1), errp);
         } else if (first && implied_key) {
             if (!*item && !*p) {
                 /* An empty string: no items at all. */
                 g_free(item);
                 break;
             }
-            ok = qopts_add(opts, g_strdup(implied_key), g_strdup(item), errp);
+            ok = qopts_add_owned(opts, g_strdup(implied_key), g_strdup(item), errp);
         } else if (!*item) {
             if (!*p && !first) {
                 /* A trailing comma. */
@@ -106,9 +117,9 @@ QOpts *qopts_parse(const char *str, const char *implied_key, Error **errp)
             qopts_free(opts);
             return NULL;
         } else if (!strcmp(item, "help") || !strcmp(item, "?")) {
-            ok = qopts_add(opts, g_strdup("help"), g_strdup("on"), errp);
+            ok = qopts_add_owned(opts, g_strdup("help"), g_strdup("on"), errp);
         } else {
-            ok = qopts_add(opts, g_strdup(item), g_strdup("on"), errp);
+            ok = qopts_add_owned(opts, g_strdup(item), g_strdup("on"), errp);
         }
         g_free(item);
         if (!ok) {

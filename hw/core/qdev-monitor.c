@@ -141,18 +141,27 @@ bool qdev_print_props(FILE *fp, const char *typename)
     return true;
 }
 
-DeviceState *qdev_device_add(const char *optarg, Error **errp)
+/* Devices added from now on are hot-plugged. */
+static bool qdev_hotplug;
+
+void qdev_machine_creation_done(void)
 {
-    g_autoptr(QOpts) opts = qopts_parse(optarg, "driver", errp);
+    qdev_hotplug = true;
+}
+
+bool qdev_hotplug_enabled(void)
+{
+    return qdev_hotplug;
+}
+
+DeviceState *qdev_device_add_opts(QOpts *opts, Error **errp)
+{
     const char *driver, *bus_name, *id;
     ObjectClass *klass;
     DeviceClass *dc;
     BusState *bus = NULL;
     DeviceState *dev;
 
-    if (!opts) {
-        return NULL;
-    }
     driver = qopts_get(opts, "driver");
     if (!driver) {
         error_setg(errp, "Parameter 'driver' is missing");
@@ -180,6 +189,17 @@ DeviceState *qdev_device_add(const char *optarg, Error **errp)
         bus = qbus_find_free(dc->bus_type);
         if (!bus) {
             error_setg(errp, "No '%s' bus found for device '%s'", dc->bus_type, driver);
+            return NULL;
+        }
+    }
+    if (qdev_hotplug) {
+        if (!dc->hotpluggable) {
+            error_setg(errp, "Device '%s' does not support hotplugging", driver);
+            return NULL;
+        }
+        if (!bus || !bus->hotplug_ops) {
+            error_setg(errp, "Bus '%s' does not support hotplugging",
+                       bus ? bus->name : sysbus_get_default()->name);
             return NULL;
         }
     }
@@ -211,4 +231,11 @@ DeviceState *qdev_device_add(const char *optarg, Error **errp)
 fail:
     object_unref(dev);
     return NULL;
+}
+
+DeviceState *qdev_device_add(const char *optarg, Error **errp)
+{
+    g_autoptr(QOpts) opts = qopts_parse(optarg, "driver", errp);
+
+    return opts ? qdev_device_add_opts(opts, errp) : NULL;
 }

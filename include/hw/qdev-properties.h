@@ -215,5 +215,20 @@ void qdev_print_device_list(FILE *fp);
  * its bus on success.
  */
 DeviceState *qdev_device_add(const char *optarg, Error **errp);
+/*
+ * The same from parsed options (key "driver" plus properties, "id", "bus");
+ * what QMP device_add and -device's JSON form use.  After
+ * qdev_machine_creation_done() the device must be hot-pluggable and its bus
+ * must have a hot-plug handler.
+ */
+struct QOpts;
+DeviceState *qdev_device_add_opts(struct QOpts *opts, Error **errp);
+
+/*
+ * The machine is built: from now on devices are hot-plugged (device_add
+ * checks hot-plug support).  Called by vl.c after the -device devices.
+ */
+void qdev_machine_creation_done(void);
+bool qdev_hotplug_enabled(void);
 
 #endif /* HW_QDEV_PROPERTIES_H */

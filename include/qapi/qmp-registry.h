@@ -100,6 +100,15 @@ bool qmp_check_args(JsonObject *args, const char *const *allowed,
 bool qmp_arg_string(JsonObject *args, const char *name, bool required, const char **value,
                     Error **errp);
 
+/*
+ * A flat JSON object as command-line options (device_add, -device '{...}'):
+ * strings as they are, integers in decimal, booleans as on/off.  Fails
+ * ("Invalid parameter type for 'X', expected: scalar") for null, arrays
+ * and objects.  Free with qopts_free (qom/opts.h).
+ */
+struct QOpts;
+struct QOpts *qmp_args_to_qopts(JsonObject *args, Error **errp);
+
 /* Register the built-in commands (query-status, stop, cont, quit, device_del ...). */
 void qmp_register_builtin_commands(void);
 

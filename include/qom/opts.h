@@ -30,6 +30,10 @@ typedef struct QOpts {
  */
 QOpts *qopts_parse(const char *str, const char *implied_key, Error **errp);
 void qopts_free(QOpts *opts);
+/* Append @key=@value (copied); fails like qopts_parse for a repeated key. */
+bool qopts_add(QOpts *opts, const char *key, const char *value, Error **errp);
+/* An empty option list. */
+QOpts *qopts_new(void);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QOpts, qopts_free)
 
 /* The value of @key (marking it used), or NULL. */

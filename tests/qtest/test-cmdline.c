@@ -58,6 +58,10 @@ static const BadCase bad_cases[] = {
                            "name" },
     { "-device ioapic", "aperture: -device ioapic: Parameter 'driver' expects a pluggable "
                         "device type ('ioapic')" },
+    { "-device {\"driver\":\"nope\"}", "aperture: -device {\"driver\":\"nope\"}: 'nope' is not "
+                                      "a valid device model name" },
+    { "-device {\"driver\":null}", "aperture: -device {\"driver\":null}: Invalid parameter type "
+                                   "for 'driver', expected: scalar" },
     { "-object memory-backend-ram,id=m0", "aperture: -object memory-backend-ram,id=m0: "
                                           "memory backend 'm0': can't create backend with "
                                           "size 0" },
@@ -94,6 +98,19 @@ static const BadCase bad_cases[] = {
       "create PID file: No such file or directory" },
     { "-name", "aperture: -name: requires an argument" },
 };
+
+/* Bad JSON for -device: one line (json-glib words the detail). */
+static void test_device_bad_json(void)
+{
+    TcRun r = tc_run("-device {\"driver\":");
+
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_true(g_str_has_prefix(r.err, "aperture: -device {\"driver\":: JSON parse error, "));
+    g_assert_nonnull(strchr(r.err, '\n'));
+    g_assert_cmpstr(strchr(r.err, '\n'), ==, "\n");
+    g_assert_cmpstr(r.out, ==, "");
+    tc_run_free(&r);
+}
 
 static void test_version(void)
 {
@@ -322,6 +339,7 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(name, &bad_cases[i], check_bad);
     }
+    g_test_add_func("/cmdline/device-bad-json", test_device_bad_json);
     g_test_add_func("/cmdline/version", test_version);
     g_test_add_func("/cmdline/help", test_help);
     g_test_add_func("/cmdline/device-help", test_device_help);

@@ -258,7 +258,10 @@ static char *find_pci_device(void)
     return found;
 }
 
-/* device_del: {"return": {}} and DEVICE_DELETED once the device is gone. */
+/*
+ * device_del: {"return": {}} and DEVICE_DELETED once the device is gone;
+ * device_add hot-plugs.
+ */
 static void test_device_del(void)
 {
     g_autofree char *driver = find_pci_device();
@@ -270,7 +273,8 @@ static void test_device_del(void)
         g_test_skip("no hot-pluggable PCI device type in this build");
         return;
     }
-    extra = g_strdup_printf("-device %s,id=hp0", driver);
+    /* QEMU's JSON form of -device. */
+    extra = g_strdup_printf("-device {\"driver\":\"%s\",\"id\":\"hp0\"}", driver);
     qmp_start_server(&q, "devdel.sock", extra);
     exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     tc_write(q.fd, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}");
@@ -291,6 +295,41 @@ static void test_device_del(void)
     exchange(&q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}",
              "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'hp0' not "
              "found\"}}");
+
+    /* device_add hot-plugs one; it can be removed again. */
+    {
+        g_autofree char *add = g_strdup_printf("{\"execute\": \"device_add\", \"arguments\": "
+                                               "{\"driver\": \"%s\", \"id\": \"hp1\"}}",
+                                               driver);
+
+        exchange(&q, add, "{\"return\": {}}");
+        exchange(&q, add, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                 "\"Duplicate ID 'hp1' for device\"}}");
+    }
+    tc_write(q.fd, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp1\"}}");
+    got_return = got_event = false;
+    while (!got_return || !got_event) {
+        char *line = tc_read_line(q.fd);
+
+        g_assert_nonnull(line);
+        if (!strcmp(line, "{\"return\": {}}")) {
+            got_return = true;
+        } else {
+            g_assert_nonnull(strstr(line, "\"event\": \"DEVICE_DELETED\", \"data\": "
+                                          "{\"device\": \"hp1\""));
+            got_event = true;
+        }
+        g_free(line);
+    }
+    exchange(&q, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"ioapic\"}}",
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'driver' "
+             "expects a pluggable device type ('ioapic')\"}}");
+    exchange(&q, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"x\"}}",
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'driver' "
+             "is missing\"}}");
+    exchange(&q, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": [1]}}",
+             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid parameter "
+             "type for 'driver', expected: scalar\"}}");
     qmp_quit(&q);
 }
 

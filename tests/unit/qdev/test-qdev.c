@@ -748,6 +748,27 @@ static void test_device_list_and_props_help(void)
     free(buf);
 }
 
+/* Runs last: once the machine is built, -device/device_add means hot-plug. */
+static void test_device_add_hotplug_phase(void)
+{
+    Error *err = NULL;
+    DeviceState *dev;
+
+    setup();
+    g_assert_false(qdev_hotplug_enabled());
+    qdev_machine_creation_done();
+    g_assert_true(qdev_hotplug_enabled());
+    /* The test bus has a hot-plug handler: fine. */
+    dev = qdev_device_add("test-dev,id=hot0", &error_abort);
+    g_assert_nonnull(dev);
+    g_assert_true(qdev_unplug(dev, &error_abort));
+    /* A bus without one refuses. */
+    g_assert_null(qdev_device_add("test-dev,bus=main-system-bus", &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "Bus 'main-system-bus' does not support hotplugging");
+    error_free(err);
+    teardown();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -775,5 +796,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qdev/device-add/ok", test_device_add);
     g_test_add_func("/qdev/device-add/errors", test_device_add_errors);
     g_test_add_func("/qdev/help/device-list-and-props", test_device_list_and_props_help);
+    g_test_add_func("/qdev/device-add/hotplug-phase", test_device_add_hotplug_phase);
     return g_test_run();
 }
