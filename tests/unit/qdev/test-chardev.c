@@ -270,11 +270,13 @@ static void test_errors(void)
         { "socket,path=/tmp/x", "Parameter 'id' is missing" },
         { "id=x", "Parameter 'backend' is missing" },
         { "tcp,id=x", "'tcp' is not a valid char driver name" },
-        { "socket,id=x", "chardev: socket: a unix socket path= is required (TCP is not supported)" },
+        { "socket,id=x", "chardev: socket: a unix socket path= is required (TCP is not "
+          "supported)" },
         { "file,id=x", "chardev: file: no filename given" },
         { "null,id=1x", "Parameter 'id' expects an identifier ('1x')" },
         { "null,id=x,bogus=1", "Invalid parameter 'bogus'" },
-        { "socket,id=x,path=/tmp/y,server=maybe", "Parameter 'server' expects 'on' or 'off' ('maybe')" },
+        { "socket,id=x,path=/tmp/y,server=maybe", "Parameter 'server' expects 'on' or 'off' "
+          "('maybe')" },
         { client, refused },
         { client_wait, "'wait' option is incompatible with socket in client connect mode" },
     };
@@ -351,7 +353,8 @@ static void test_monitor_session(void)
     write_str(fd, "{\"execute\":\"qmp_capabilities\"}");
     line = read_line(fd);
     g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                              "\"Capabilities negotiation is already complete, command ignored\"}}");
+                              "\"Capabilities negotiation is already complete, command "
+                                "ignored\"}}");
     g_free(line);
 
     /* Garbage of every kind gets an error and the session goes on. */

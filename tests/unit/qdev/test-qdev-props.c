@@ -153,9 +153,12 @@ static void test_bool(void)
         { "b", "on", "true" }, { "b", "off", "false" }, { "b", "yes", "true" },
         { "b", "no", "false" }, { "b", "true", "true" }, { "b", "false", "false" },
         { "b", "y", "true" }, { "b", "n", "false" },
-        { "b", "ON", "ERR Property 'prop-dev.b': invalid boolean 'ON' (use on/off, yes/no or true/false)" },
-        { "b", "1", "ERR Property 'prop-dev.b': invalid boolean '1' (use on/off, yes/no or true/false)" },
-        { "b", "", "ERR Property 'prop-dev.b': invalid boolean '' (use on/off, yes/no or true/false)" },
+        { "b", "ON", "ERR Property 'prop-dev.b': invalid boolean 'ON' (use on/off, yes/no or "
+          "true/false)" },
+        { "b", "1", "ERR Property 'prop-dev.b': invalid boolean '1' (use on/off, yes/no or "
+          "true/false)" },
+        { "b", "", "ERR Property 'prop-dev.b': invalid boolean '' (use on/off, yes/no or "
+          "true/false)" },
     };
 
     check_cases(cases, ARRAY_SIZE(cases));
@@ -172,15 +175,18 @@ static void test_unsigned(void)
         { "u8", " 1", "ERR Property 'prop-dev.u8': invalid number ' 1'" },
         { "u8", "", "ERR Property 'prop-dev.u8': invalid number ''" },
         { "u16", "65535", "65535" },
-        { "u16", "0x10000", "ERR Property 'prop-dev.u16': value '0x10000' out of range (0 to 65535)" },
+        { "u16", "0x10000", "ERR Property 'prop-dev.u16': value '0x10000' out of range (0 to "
+          "65535)" },
         { "u32", "4294967295", "4294967295" },
         { "u32", "4294967296",
           "ERR Property 'prop-dev.u32': value '4294967296' out of range (0 to 4294967295)" },
         { "u32-small", "100", "100" },
-        { "u32-small", "101", "ERR Property 'prop-dev.u32-small': value '101' out of range (0 to 100)" },
+        { "u32-small", "101", "ERR Property 'prop-dev.u32-small': value '101' out of range (0 to "
+          "100)" },
         { "u64", "18446744073709551615", "18446744073709551615" },
         { "u64", "0xffffffffffffffff", "18446744073709551615" },
-        { "u64", "18446744073709551616", "ERR Property 'prop-dev.u64': invalid number '18446744073709551616'" },
+        { "u64", "18446744073709551616", "ERR Property 'prop-dev.u64': invalid number "
+          "'18446744073709551616'" },
     };
 
     check_cases(cases, ARRAY_SIZE(cases));
@@ -192,10 +198,12 @@ static void test_signed(void)
         { "i32", "-2147483648", "-2147483648" }, { "i32", "2147483647", "2147483647" },
         { "i32", "+5", "5" }, { "i32", "-0x10", "-16" },
         { "i32", "2147483648",
-          "ERR Property 'prop-dev.i32': value '2147483648' out of range (-2147483648 to 2147483647)" },
+          "ERR Property 'prop-dev.i32': value '2147483648' out of range (-2147483648 to "
+            "2147483647)" },
         { "i32", "--1", "ERR Property 'prop-dev.i32': invalid number '--1'" },
         { "i64", "-9223372036854775808", "-9223372036854775808" },
-        { "i64", "9223372036854775808", "ERR Property 'prop-dev.i64': invalid number '9223372036854775808'" },
+        { "i64", "9223372036854775808", "ERR Property 'prop-dev.i64': invalid number "
+          "'9223372036854775808'" },
     };
 
     check_cases(cases, ARRAY_SIZE(cases));
@@ -291,9 +299,11 @@ static void test_enums(void)
 {
     static const PropCase cases[] = {
         { "ooa", "on", "on" }, { "ooa", "off", "off" }, { "ooa", "auto", "auto" },
-        { "ooa", "maybe", "ERR Property 'prop-dev.ooa': invalid value 'maybe' (one of auto/on/off)" },
+        { "ooa", "maybe", "ERR Property 'prop-dev.ooa': invalid value 'maybe' (one of "
+          "auto/on/off)" },
         { "color", "blue", "blue" },
-        { "color", "pink", "ERR Property 'prop-dev.color': invalid value 'pink' (one of red/green/blue)" },
+        { "color", "pink", "ERR Property 'prop-dev.color': invalid value 'pink' (one of "
+          "red/green/blue)" },
     };
 
     check_cases(cases, ARRAY_SIZE(cases));
@@ -445,7 +455,8 @@ static void test_strtosz(void)
         { "1024", 1, true, 1024 }, { "1k", 1, true, 1024 }, { "0", MiB, true, 0 },
         { "1.5k", 1, true, 1536 }, { "15E", 1, true, 15ULL << 60 },
         { "foo", MiB, false, 0 }, { "", MiB, false, 0 }, { "-1", MiB, false, 0 },
-        { "1.5", 1, false, 0 }, { "17179869184G", 1, false, 0 }, { "18446744073709551615", MiB, false, 0 },
+        { "1.5", 1, false, 0 }, { "17179869184G", 1, false, 0 },
+        { "18446744073709551615", MiB, false, 0 },
         { "1 G", 1, false, 0 }, { "0x1.8G", 1, false, 0 },
     };
 

@@ -610,7 +610,8 @@ static void test_unplug_refused_without_handler(void)
     /* The bridge sits on the system bus, which has no hotplug handler. */
     bridge = qdev_find_recursive(sysbus_get_default(), "bridge");
     g_assert_false(qdev_unplug(bridge, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "Bus 'main-system-bus' does not support hotplugging");
+    g_assert_cmpstr(error_get_pretty(err), ==, "Bus 'main-system-bus' does not support "
+      "hotplugging");
     error_free(err);
     g_assert_cmpuint(events->len, ==, 0);
     teardown();
@@ -764,7 +765,8 @@ static void test_device_add_hotplug_phase(void)
     g_assert_true(qdev_unplug(dev, &error_abort));
     /* A bus without one refuses. */
     g_assert_null(qdev_device_add("test-dev,bus=main-system-bus", &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "Bus 'main-system-bus' does not support hotplugging");
+    g_assert_cmpstr(error_get_pretty(err), ==, "Bus 'main-system-bus' does not support "
+      "hotplugging");
     error_free(err);
     teardown();
 }
