@@ -20,7 +20,7 @@ typedef struct MonitorQMP {
     /* The JSON splitter: the bytes of the value being received. */
     GString *buf;
     int depth;              /* nesting of {} and [] */
-    bool in_string;         /* inside "..." */
+    char in_string;         /* inside a string: its quote character (' or "), else 0 */
     bool escape;            /* after a backslash inside a string */
     bool in_scalar;         /* a top-level scalar (not an object) is being read */
     bool overflow;          /* the value exceeds the limits: drop it, then report */
@@ -257,15 +257,59 @@ static void monitor_handle_request(MonitorQMP *mon, JsonObject *req)
     json_object_unref(rsp);
 }
 
+char *qmp_json_normalize_quotes(const char *text, size_t len)
+{
+    GString *out = g_string_sized_new(len + 16);
+    char quote = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (!quote) {
+            if (c == '\'' || c == '"') {
+                quote = c;
+                g_string_append_c(out, '"');
+            } else {
+                g_string_append_c(out, c);
+            }
+            continue;
+        }
+        if (c == '\\' && i + 1 < len) {
+            char next = text[++i];
+
+            if (next == '\'') {
+                g_string_append_c(out, '\'');     /* \' is QEMU's, not JSON's */
+            } else {
+                g_string_append_c(out, '\\');
+                g_string_append_c(out, next);
+            }
+        } else if (c == quote) {
+            quote = 0;
+            g_string_append_c(out, '"');
+        } else if (c == '"') {
+            g_string_append(out, "\\\"");      /* a double quote inside '...' */
+        } else {
+            g_string_append_c(out, c);
+        }
+    }
+    return g_string_free(out, false);
+}
+
 /* One complete top-level JSON text in mon->buf. */
 static void monitor_handle_text(MonitorQMP *mon)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) gerr = NULL;
+    g_autofree char *text = qmp_json_normalize_quotes(mon->buf->str, mon->buf->len);
     JsonNode *root;
 
     trace_monitor_qmp_receive(mon->buf->str);
-    if (!json_parser_load_from_data(parser, mon->buf->str, mon->buf->len, &gerr)) {
+    if (memchr(mon->buf->str, '\0', mon->buf->len)) {
+        monitor_send_error(mon, QMP_ERROR_CLASS_GENERIC_ERROR,
+                           "JSON parse error, NUL byte in input", NULL);
+        return;
+    }
+    if (!json_parser_load_from_data(parser, text, -1, &gerr)) {
         g_autofree char *desc = g_strdup_printf("JSON parse error, %s", gerr->message);
 
         monitor_send_error(mon, QMP_ERROR_CLASS_GENERIC_ERROR, desc, NULL);
@@ -287,7 +331,7 @@ static void monitor_reset_splitter(MonitorQMP *mon)
 {
     g_string_truncate(mon->buf, 0);
     mon->depth = 0;
-    mon->in_string = false;
+    mon->in_string = 0;
     mon->escape = false;
     mon->in_scalar = false;
     mon->overflow = false;
@@ -354,14 +398,15 @@ static void monitor_feed(MonitorQMP *mon, char c)
             mon->escape = false;
         } else if (c == '\\') {
             mon->escape = true;
-        } else if (c == '"') {
-            mon->in_string = false;
+        } else if (c == mon->in_string) {
+            mon->in_string = 0;
         }
         return;
     }
     switch (c) {
     case '"':
-        mon->in_string = true;
+    case '\'':
+        mon->in_string = c;
         break;
     case '{':
     case '[':

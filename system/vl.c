@@ -16,6 +16,7 @@
 #include "qapi/qmp-monitor.h"
 #include "qapi/qmp-registry.h"
 #include "qemu/main-loop.h"
+#include "migration/migration.h"
 #include "qemu/timer.h"
 #include "qom/opts.h"
 #include "exec/address-spaces.h"
@@ -608,13 +609,15 @@ static bool device_add_from_option(const OptArg *opt, Error **errp)
     g_autoptr(JsonParser) parser = NULL;
     g_autoptr(GError) gerr = NULL;
     g_autoptr(QOpts) opts = NULL;
+    g_autofree char *text = NULL;
     JsonNode *root;
 
     if (opt->arg[0] != '{') {
         return qdev_device_add(opt->arg, errp) != NULL;
     }
     parser = json_parser_new();
-    if (!json_parser_load_from_data(parser, opt->arg, -1, &gerr)) {
+    text = qmp_json_normalize_quotes(opt->arg, strlen(opt->arg));
+    if (!json_parser_load_from_data(parser, text, -1, &gerr)) {
         error_setg(errp, "JSON parse error, %s", gerr->message);
         return false;
     }
@@ -639,6 +642,8 @@ static void cleanup(MachineState *ms)
 {
     MachineClass *mc = ms ? MACHINE_GET_CLASS(ms) : NULL;
 
+    /* Stop the migration threads before what they use goes away. */
+    migration_shutdown();
     monitor_cleanup();
     qemu_chr_cleanup();
     qdev_machine_teardown();
@@ -687,6 +692,8 @@ int qemu_main(int argc, char **argv)
         write_pidfile(cfg.pidfile);
     }
     qemu_init_main_loop(&error_fatal);
+    /* The main thread holds the BQL except while it polls (qemu/main-loop.h). */
+    bql_lock();
     g_unix_signal_add(SIGINT, on_terminate_signal, NULL);
     g_unix_signal_add(SIGTERM, on_terminate_signal, NULL);
     g_unix_signal_add(SIGHUP, on_terminate_signal, NULL);

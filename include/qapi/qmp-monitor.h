@@ -30,6 +30,13 @@ bool monitor_init_qmp(Chardev *chr, Error **errp);
 void monitor_cleanup(void);
 
 /*
+ * QEMU's JSON extension, in standard JSON: strings may be single-quoted
+ * ('a "b"' becomes "a \"b\""), and \' is an escaped quote in either kind.
+ * @text need not be valid; g_free the result.
+ */
+char *qmp_json_normalize_quotes(const char *text, size_t len);
+
+/*
  * @node as QMP writes it: QEMU's spacing ({"a": 1, "b": [1, 2]}), strings
  * escaped per RFC 8259.  g_free the result.
  */

@@ -357,6 +357,13 @@ static void test_monitor_session(void)
                                 "ignored\"}}");
     g_free(line);
 
+    /* QEMU's single-quoted strings, with brackets and quotes inside. */
+    write_str(fd, "{'execute': 'query-status', 'id': 'it\\'s {\"}'}");
+    line = read_line(fd);
+    g_assert_cmpstr(line, ==, "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}, "
+                              "\"id\": \"it's {\\\"}\"}");
+    g_free(line);
+
     /* Garbage of every kind gets an error and the session goes on. */
     write_str(fd, "}");
     line = read_line(fd);
