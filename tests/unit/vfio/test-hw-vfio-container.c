@@ -7,6 +7,7 @@
 #include "qemu/range.h"
 #include "sysemu/ram-discard.h"
 
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
 
