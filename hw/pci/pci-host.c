@@ -109,10 +109,7 @@ static void conf1_data_write(void *opaque, hwaddr addr, uint64_t val, unsigned l
         return;
     }
     /* conf1 reaches the first 256 bytes only. */
-    if (reg + len > PCI_CONFIG_SPACE_SIZE) {
-        len = PCI_CONFIG_SPACE_SIZE - reg;
-    }
-    pci_dev_config_write(dev, reg, val, len);
+    pci_host_config_write_common(dev, reg, PCI_CONFIG_SPACE_SIZE, val, len);
 }
 
 static uint64_t conf1_data_read(void *opaque, hwaddr addr, unsigned len)
@@ -128,10 +125,7 @@ static uint64_t conf1_data_read(void *opaque, hwaddr addr, unsigned len)
     if (!dev) {
         return 0xffffffff;
     }
-    if (reg + len > PCI_CONFIG_SPACE_SIZE) {
-        len = PCI_CONFIG_SPACE_SIZE - reg;
-    }
-    return pci_dev_config_read(dev, reg, len);
+    return pci_host_config_read_common(dev, reg, PCI_CONFIG_SPACE_SIZE, len);
 }
 
 static const MemoryRegionOps conf1_data_ops = {

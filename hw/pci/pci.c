@@ -705,27 +705,40 @@ void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val_in, int 
     msix_write_config(d, addr, val_in, len);
 }
 
-uint32_t pci_dev_config_read(PCIDevice *d, uint32_t addr, int len)
+uint32_t pci_host_config_read_common(PCIDevice *d, uint32_t addr, uint32_t limit, int len)
 {
     uint32_t val;
 
-    if ((len != 1 && len != 2 && len != 4) || addr >= d->config_size) {
+    limit = MIN(limit, d->config_size);
+    if ((len != 1 && len != 2 && len != 4) || addr >= limit) {
         return ~0u;
     }
-    len = MIN((uint32_t)len, d->config_size - addr);
+    len = MIN((uint32_t)len, limit - addr);
     val = d->config_read(d, addr, len);
     trace_pci_cfg_read(d->name, addr, len, val);
     return val;
 }
 
-void pci_dev_config_write(PCIDevice *d, uint32_t addr, uint32_t val, int len)
+void pci_host_config_write_common(PCIDevice *d, uint32_t addr, uint32_t limit, uint32_t val,
+                                  int len)
 {
-    if ((len != 1 && len != 2 && len != 4) || addr >= d->config_size) {
+    limit = MIN(limit, d->config_size);
+    if ((len != 1 && len != 2 && len != 4) || addr >= limit) {
         return;
     }
-    len = MIN((uint32_t)len, d->config_size - addr);
+    len = MIN((uint32_t)len, limit - addr);
     trace_pci_cfg_write(d->name, addr, len, val);
     d->config_write(d, addr, val, len);
+}
+
+uint32_t pci_dev_config_read(PCIDevice *d, uint32_t addr, int len)
+{
+    return pci_host_config_read_common(d, addr, d->config_size, len);
+}
+
+void pci_dev_config_write(PCIDevice *d, uint32_t addr, uint32_t val, int len)
+{
+    pci_host_config_write_common(d, addr, d->config_size, val, len);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -269,6 +269,39 @@ static void test_config_conf1_rules(void)
     fixture_stop(&f);
 }
 
+/*
+ * CONFIG_ADDRESS bits 1:0 add to the port offset (QEMU's pci_host.c): a
+ * dword at 0xcfc then straddles two dwords, or runs past the end of the
+ * 256 bytes and is cut short.
+ */
+static void test_config_straddling(void)
+{
+    Fixture f;
+    QPCIBus *ecam;
+    QPCIDevice *e;
+
+    fixture_start(&f, TD_ARGS(",msi-vectors=0,msix-vectors=0"), false);
+    ecam = qpci_new_ecam(f.qts, QPCI_ECAM_BASE);
+    e = qpci_device_find(ecam, TD_DEVFN);
+    qpci_config_writel(e, 0x40, 0);
+    qpci_config_writel(e, 0xfc, 0);
+    /* 0x3e..0x41: min_gnt and max_lat are read-only, 0x40.. is free storage. */
+    qtest_outl(f.qts, 0xcf8, 0x80000000 | TD_DEVFN << 8 | 0x3e);
+    qtest_outl(f.qts, 0xcfc, 0xaabbccdd);
+    g_assert_cmphex(qpci_config_readl(e, 0x3c), ==, 0x00000100);
+    g_assert_cmphex(qpci_config_readl(e, 0x40), ==, 0x0000aabb);
+    g_assert_cmphex(qtest_inl(f.qts, 0xcfc), ==, 0xaabb0000);
+    /* 0xfd..0xff: three bytes, the fourth would be past the end. */
+    qtest_outl(f.qts, 0xcf8, 0x80000000 | TD_DEVFN << 8 | 0xfd);
+    qtest_outl(f.qts, 0xcfc, 0x44332211);
+    g_assert_cmphex(qpci_config_readl(e, 0xfc), ==, 0x33221100);
+    g_assert_cmphex(qtest_inl(f.qts, 0xcfc), ==, 0x00332211);
+    g_assert_cmphex(qpci_config_readl(e, 0x100), ==, 0);
+    g_free(e);
+    qpci_free(ecam);
+    fixture_stop(&f);
+}
+
 static void test_config_extended_space(void)
 {
     QTestState *qts = qtest_init(TD_ARGS(""));
@@ -1160,6 +1193,7 @@ int main(int argc, char **argv)
     qtest_add_data_func("/pci/config/sub-dword/ecam", GINT_TO_POINTER(true),
                         test_config_sub_dword);
     qtest_add_func("/pci/config/conf1-rules", test_config_conf1_rules);
+    qtest_add_func("/pci/config/straddling-conf1", test_config_straddling);
     qtest_add_func("/pci/config/extended-space", test_config_extended_space);
     qtest_add_func("/pci/bar/sizing", test_bar_sizing);
     qtest_add_func("/pci/bar/memory-decode", test_bar_memory_decode);

@@ -362,6 +362,10 @@ void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len
  */
 uint32_t pci_dev_config_read(PCIDevice *d, uint32_t addr, int len);
 void pci_dev_config_write(PCIDevice *d, uint32_t addr, uint32_t val, int len);
+/* The same with the window's own limit (conf1: 256 bytes), as QEMU names them. */
+uint32_t pci_host_config_read_common(PCIDevice *d, uint32_t addr, uint32_t limit, int len);
+void pci_host_config_write_common(PCIDevice *d, uint32_t addr, uint32_t limit, uint32_t val,
+                                  int len);
 
 /*
  * Add a capability @cap_id of @size bytes at @offset (0: the first free

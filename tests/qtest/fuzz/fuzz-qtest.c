@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define FUZZ_RAM_SIZE   (64 * MiB)
-#define FUZZ_ECAM       0xb0000000ULL
+#define FUZZ_ECAM       UINT64_C(0xb0000000)
 
 static MemoryRegion fuzz_ram;
 /* Replies of the current input; checked, then dropped. */
