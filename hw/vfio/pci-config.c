@@ -336,8 +336,8 @@ static bool vfio_pci_msi_setup(VFIOPCIDevice *vdev, const VFIOPCICap *cap)
     int ret;
 
     if (size > cap->size) {
-        warn_report("vfio %s: the MSI capability at 0x%x needs %u bytes but the next "
-                    "capability starts after %u: MSI hidden", vdev->vbasedev.name,
+        warn_report("vfio %s: the MSI capability at 0x%x needs %u bytes, only %u fit "
+                    "before the next capability: MSI hidden", vdev->vbasedev.name,
                     cap->offset, size, cap->size);
         return false;
     }

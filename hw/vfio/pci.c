@@ -460,6 +460,20 @@ static void vfio_pci_teardown(VFIOPCIDevice *vdev)
     vfio_device_finalize(vbasedev);
 }
 
+/*
+ * Decoding, bus mastering and INTx disable off in the device, as in the
+ * guest's freshly reset view: no DMA until the guest asks for it.
+ */
+static void vfio_pci_quiesce(VFIOPCIDevice *vdev)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    uint16_t cmd = vfio_pci_read_config(pdev, PCI_COMMAND, 2);
+
+    cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+             PCI_COMMAND_INTX_DISABLE);
+    vfio_pci_write_config(pdev, PCI_COMMAND, cmd, 2);
+}
+
 static bool vfio_pci_realize(PCIDevice *pdev, Error **errp)
 {
     ERRP_GUARD();
@@ -516,6 +530,8 @@ static bool vfio_pci_realize(PCIDevice *pdev, Error **errp)
     vfio_pci_add_capabilities(vdev);
     vfio_pci_rom_setup(vdev);
     vfio_pci_intx_probe(vdev);
+    /* A hot-plugged device gets no reset: start from the guest's view. */
+    vfio_pci_quiesce(vdev);
     if (!vfio_pci_intx_enable(vdev, errp)) {
         goto fail;
     }
@@ -549,14 +565,10 @@ static void vfio_pci_reset(PCIDevice *pdev)
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
     VFIODevice *vbasedev = &vdev->vbasedev;
     Error *err = NULL;
-    uint16_t cmd;
 
     trace_vfio_pci_reset(vbasedev->name, vbasedev->reset_works);
     vfio_pci_disable_interrupts(vdev);
-    cmd = vfio_pci_read_config(pdev, PCI_COMMAND, 2);
-    cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-             PCI_COMMAND_INTX_DISABLE);
-    vfio_pci_write_config(pdev, PCI_COMMAND, cmd, 2);
+    vfio_pci_quiesce(vdev);
     if (vbasedev->reset_works) {
         if (!vfio_device_reset(vbasedev, &err)) {
             warn_report_err(err);

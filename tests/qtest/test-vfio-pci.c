@@ -765,6 +765,76 @@ static void test_hot_unplug(void)
     }
     rmdir(dir);
     g_assert_true(qtest_probe_child(e.qts));
+
+    /* Everything was released: the same device plugs in again and works. */
+    {
+        g_autofree char *cmd = g_strdup_printf(
+            "{'execute': 'device_add', 'arguments': {'driver': 'vfio-pci', 'host': '%s', "
+            "'id': 'edu1', 'addr': '%02x.0'}}", edu_host(), EDU_SLOT);
+        uint32_t result = 0;
+        QTestState *qts = e.qts;
+
+        edu_detach(&e);
+        qtest_qmp_assert_success(qts, "%s", cmd);
+        edu_attach(&e, qts, EDU_SLOT);
+        g_assert_cmphex(edu_readl(&e, EDU_REG_ID), ==, EDU_ID_VALUE);
+        g_assert_true(edu_factorial(&e, 4, &result));
+        g_assert_cmpuint(result, ==, 24);
+    }
+    edu_stop(&e);
+}
+
+/* device_add of @args must fail with an error naming @needle. */
+static void device_add_fails(QTestState *qts, const char *args, const char *needle)
+{
+    g_autofree char *cmd = g_strdup_printf("{'execute': 'device_add', 'arguments': %s}", args);
+    g_autoptr(JsonObject) reply = qtest_qmp(qts, "%s", cmd);
+    const char *desc;
+
+    g_assert_true(json_object_has_member(reply, "error"));
+    desc = json_object_get_string_member(json_object_get_object_member(reply, "error"),
+                                         "desc");
+    g_test_message("device_add %s -> %s", args, desc);
+    g_assert_nonnull(strstr(desc, needle));
+}
+
+/* The counts of query-vfio's lists. */
+static void assert_vfio_counts(QTestState *qts, guint devices, guint groups, guint containers)
+{
+    g_autoptr(JsonObject) info = edu_query_vfio(qts);
+
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(info, "devices")), ==,
+                     devices);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(info, "groups")), ==,
+                     groups);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(info, "containers")),
+                     ==, containers);
+}
+
+static void test_hotplug_failures_leave_nothing(void)
+{
+    QTestState *qts = qtest_initf("-machine q35 -m %dM", RAM_MB);
+    g_autofree char *good = g_strdup_printf("{'driver': 'vfio-pci', 'host': '%s', "
+                                            "'id': 'edu0', 'addr': '%02x.0'}",
+                                            edu_host(), EDU_SLOT);
+    g_autofree char *dup = g_strdup_printf("{'driver': 'vfio-pci', 'host': '%s', "
+                                           "'id': 'edu1'}", edu_host());
+    g_autofree char *cmd = g_strdup_printf("{'execute': 'device_add', 'arguments': %s}",
+                                           good);
+    Edu e;
+
+    device_add_fails(qts, "{'driver': 'vfio-pci', 'host': '0000:00:1f.7'}", "0000:00:1f.7");
+    device_add_fails(qts, "{'driver': 'vfio-pci'}", "no host device given");
+    assert_vfio_counts(qts, 0, 0, 0);
+
+    qtest_qmp_assert_success(qts, "%s", cmd);
+    assert_vfio_counts(qts, 1, 1, 1);
+    /* The same device again: refused by the group it already opened... */
+    device_add_fails(qts, dup, "already attached");
+    /* ...which stays as it was, and so does the device. */
+    assert_vfio_counts(qts, 1, 1, 1);
+    edu_attach(&e, qts, EDU_SLOT);
+    g_assert_cmphex(edu_readl(&e, EDU_REG_ID), ==, EDU_ID_VALUE);
     edu_stop(&e);
 }
 
@@ -838,5 +908,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/edu/system-reset", test_system_reset);
     qtest_add_func("/vfio-pci/edu/hot-unplug-releases-everything", test_hot_unplug);
     qtest_add_func("/vfio-pci/realize-failures", test_realize_failures);
+    qtest_add_func("/vfio-pci/hotplug-failures-leave-nothing",
+                   test_hotplug_failures_leave_nothing);
     return g_test_run();
 }
