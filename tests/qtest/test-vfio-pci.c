@@ -441,6 +441,48 @@ static void test_msix_sim_mig(void)
 /* ------------------------------------------------------------------------ */
 /* A guest that does not play by the rules */
 
+static bool liveness_is(Edu *e, void *opaque)
+{
+    return edu_readl(e, EDU_REG_LIVENESS) == GPOINTER_TO_UINT(opaque);
+}
+
+static bool msi_disabled(Edu *e, void *opaque)
+{
+    uint8_t cap = GPOINTER_TO_UINT(opaque);
+
+    return !(qpci_config_readw(e->dev, cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE);
+}
+
+static void test_msi_aimed_at_itself(void)
+{
+    Edu e;
+    g_autoptr(JsonObject) dev = NULL;
+    uint8_t cap;
+
+    edu_start(&e, NULL);
+    cap = qpci_find_capability(e.dev, PCI_CAP_ID_MSI, 0);
+
+    /* The message lands in the device's own BAR (its liveness register). */
+    qpci_msi_enable(e.dev, e.bar0.addr + EDU_REG_LIVENESS, 0x1234, 1);
+    edu_writel(&e, EDU_REG_IRQ_RAISE, 1);
+    g_assert_true(edu_wait(&e, liveness_is, GUINT_TO_POINTER(~0x1234u)));
+    edu_writel(&e, EDU_REG_IRQ_ACK, 1);
+
+    /*
+     * The message is a config write through ECAM that disables MSI while
+     * Aperture is delivering it.
+     */
+    qpci_msi_enable(e.dev, QPCI_ECAM_BASE + (PCI_DEVFN(EDU_SLOT, 0) << 12) + cap +
+                    PCI_MSI_FLAGS, 0, 1);
+    edu_writel(&e, EDU_REG_IRQ_RAISE, 1);
+    g_assert_true(edu_wait(&e, msi_disabled, GUINT_TO_POINTER(cap)));
+    edu_writel(&e, EDU_REG_IRQ_ACK, 1);
+    dev = vfio_device_info(e.qts);
+    g_assert_cmpstr(json_object_get_string_member(dev, "interrupt-mode"), ==, "intx");
+    g_assert_cmphex(edu_readl(&e, EDU_REG_ID), ==, EDU_ID_VALUE);
+    edu_stop(&e);
+}
+
 /* Restore a working configuration and prove the device still answers. */
 static void edu_recover(Edu *e)
 {
@@ -905,6 +947,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/malicious/config-fuzz", test_config_fuzz);
     qtest_add_func("/vfio-pci/malicious/bar-access-sizes", test_bar_access_sizes);
     qtest_add_func("/vfio-pci/malicious/bus-master-mid-dma", test_bus_master_mid_dma);
+    qtest_add_func("/vfio-pci/malicious/msi-aimed-at-itself", test_msi_aimed_at_itself);
     qtest_add_func("/vfio-pci/edu/system-reset", test_system_reset);
     qtest_add_func("/vfio-pci/edu/hot-unplug-releases-everything", test_hot_unplug);
     qtest_add_func("/vfio-pci/realize-failures", test_realize_failures);
