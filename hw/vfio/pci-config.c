@@ -100,10 +100,12 @@ uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len)
         emu_val = pci_default_read_config(pdev, addr, len);
     }
     if (~emu_bits & mask) {
+        /* Bytes past the device's config space are all emulated: read up to its end. */
+        uint32_t n = MIN((uint32_t)len, vdev->config_size - addr);
         uint32_t le = 0;
-        ssize_t ret = vfio_pci_config_pread(vdev, addr, &le, len);
+        ssize_t ret = vfio_pci_config_pread(vdev, addr, &le, n);
 
-        if (ret != len) {
+        if (ret != n) {
             /* The device stopped answering: what a master abort reads. */
             trace_vfio_pci_config_access_failed(vdev->vbasedev.name, "read", addr, len,
                                                 ret < 0 ? (int)ret : -EIO);

@@ -307,7 +307,13 @@ static void vfio_pci_rom_load(VFIOPCIDevice *vdev)
     VFIODevice *vbasedev = &vdev->vbasedev;
     ssize_t ret;
 
-    vdev->rom = g_malloc(vdev->rom_size);
+    vdev->rom = g_try_malloc(vdev->rom_size);
+    if (!vdev->rom) {
+        vdev->rom_read_failed = true;
+        warn_report("vfio %s: no memory for the %" PRIu64 "-byte option ROM; it reads as "
+                    "all-ones", vbasedev->name, vdev->rom_size);
+        return;
+    }
     memset(vdev->rom, 0xff, vdev->rom_size);
     ret = vbasedev->io_ops->region_read(vbasedev, VFIO_PCI_ROM_REGION_INDEX, 0, vdev->rom,
                                         vdev->rom_size);
@@ -326,15 +332,15 @@ static void vfio_pci_rom_load(VFIOPCIDevice *vdev)
 static uint64_t vfio_pci_rom_read(void *opaque, hwaddr addr, unsigned size)
 {
     VFIOPCIDevice *vdev = opaque;
-    uint8_t bytes[8];
     uint64_t val = 0;
 
-    if (!vdev->rom) {
+    if (!vdev->rom && !vdev->rom_read_failed) {
         vfio_pci_rom_load(vdev);
     }
     for (unsigned i = 0; i < size; i++) {
-        bytes[i] = addr + i < vdev->rom_size ? vdev->rom[addr + i] : 0xff;
-        val |= (uint64_t)bytes[i] << (8 * i);
+        uint8_t byte = vdev->rom && addr + i < vdev->rom_size ? vdev->rom[addr + i] : 0xff;
+
+        val |= (uint64_t)byte << (8 * i);
     }
     trace_vfio_pci_rom_read(vdev->vbasedev.name, addr, size, val);
     return val;

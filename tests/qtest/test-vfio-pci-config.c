@@ -333,9 +333,12 @@ static void test_header_emulation(void)
     g_assert_cmpuint(fake.writes, ==, 0);
     g_assert_cmphex(rd(vdev, 0x100, 4), ==, 0);
     g_assert_cmphex(rd(vdev, 0xffc, 4), ==, 0);
-    /* A write straddling the end reaches the device only for its own bytes. */
+    /* An access straddling the end reaches the device only for its own bytes. */
     vfio_pci_write_config(&vdev->pdev, 0xfe, 0xffffffff, 4);
     g_assert_cmpuint(fake.writes, ==, 1);
+    fake.config[0xfe] = 0xab;
+    fake.config[0xff] = 0xcd;
+    g_assert_cmphex(rd(vdev, 0xfe, 4), ==, 0xcdab);
     vdev_free(vdev);
 
     /* A pin no PCI device can have reads as none. */
