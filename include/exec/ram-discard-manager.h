@@ -5,10 +5,19 @@
  * device plugs and unplugs blocks of it, and unplugged blocks are given
  * back to the host.  The region's manager (memory_region_set_ram_discard_
  * manager) knows which parts are "populated" (usable) and which are
- * "discarded", and tells registered listeners before they change, so a
- * user that must not touch discarded memory (VFIO: it pins what it maps
- * for DMA) maps only the populated parts and follows the changes.  Such
- * users disable uncoordinated discard only (sysemu/ram-discard.h).
+ * "discarded", and tells registered listeners of each change, so a user
+ * that must not touch discarded memory (VFIO: it pins what it maps for
+ * DMA) maps only the populated parts and follows the changes.  Such users
+ * disable uncoordinated discard only (sysemu/ram-discard.h).
+ *
+ * Order, as QEMU's virtio-mem: a populate is announced *before* the part
+ * becomes usable (a listener may veto it); a discard is announced *after*
+ * the memory has been given back to the host (ram_block_discard_range), and
+ * only if that succeeded.  So between the two a listener may still map
+ * memory that no longer backs the region: pages pinned for DMA stay
+ * allocated until unmapped, but they are not the region's any more.  The
+ * guest gave the range up before asking for the discard, so nothing it
+ * relies on is lost.
  *
  * The manager is an ops table embedded in the provider's state; providers
  * set RamDiscardManager.ops and embed the struct (hw/mem/pluggable-ram.c).
@@ -34,8 +43,11 @@ typedef struct RamDiscardManagerOps RamDiscardManagerOps;
 typedef int (*NotifyRamPopulate)(RamDiscardListener *rdl,
                                  MemoryRegionSection *section);
 /*
- * The part @section of the listener's section is about to be discarded (or
- * a populate is being rolled back).  Cannot fail.
+ * Stop using the part @section of the listener's section; cannot fail.
+ * Sent after a discard, whose memory has then already been given back to
+ * the host; when a populate another listener vetoed is rolled back (the
+ * memory was never usable); and by unregister_listener, for the parts
+ * still populated (they stay so; the listener just stops following them).
  */
 typedef void (*NotifyRamDiscard)(RamDiscardListener *rdl,
                                  MemoryRegionSection *section);
@@ -43,7 +55,7 @@ typedef void (*NotifyRamDiscard)(RamDiscardListener *rdl,
 struct RamDiscardListener {
     /* Called before a part of @section becomes populated; may veto. */
     NotifyRamPopulate notify_populate;
-    /* Called when a part of @section is discarded. */
+    /* Called after a part of @section has been discarded; cannot fail. */
     NotifyRamDiscard notify_discard;
     /*
      * The listener accepts notify_discard for parts that are discarded
