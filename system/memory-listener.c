@@ -435,6 +435,7 @@ void memory_region_set_log(MemoryRegion *mr, bool log, unsigned client)
     }
     memory_region_transaction_begin();
     mr->dirty_log_mask = (mr->dirty_log_mask & ~(1 << client)) | bit;
+    cpu_physical_memory_log_client(client, bit);
     memory_region_update_pending |= mr->enabled;
     memory_region_transaction_commit();
 }

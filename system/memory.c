@@ -12,6 +12,7 @@
 #include "qapi/error.h"
 #include "exec/memory.h"
 #include "exec/address-spaces.h"
+#include "exec/ram_addr.h"
 #include "memory-internal.h"
 #include "trace/trace-system.h"
 
@@ -227,6 +228,12 @@ static void memory_region_finalize(MemoryRegion *mr)
         memory_region_unref(mr->alias);
         mr->alias = NULL;
     }
+    for (unsigned c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        if (mr->dirty_log_mask & (1 << c)) {
+            cpu_physical_memory_log_client(c, false);
+        }
+    }
+    mr->dirty_log_mask = 0;
     memory_region_release_ram(mr);
     g_free(mr->name);
     mr->name = NULL;

@@ -12,7 +12,46 @@
  * pointer per 8 GiB of RAM space; growth happens a few times per run).
  * Chunks are never freed either, so a reader holding any table sees valid
  * memory, and every table published after a block was added covers it.
- * Bits themselves change only through atomic word operations.
+ *
+ * Setters lock, clearers do not.  A bitmap word changes in two ways only:
+ *   - setters (cpu_physical_memory_set_dirty_range and _set_dirty_lebitmap;
+ *     everything else that sets goes through them) hold dirty_set_lock and
+ *     update a word with a plain load, an OR and a plain store, in loops
+ *     the compiler vectorizes;
+ *   - clearers (test_and_clear, ramblock_dirty_bitmap_sync, snapshots) take
+ *     no lock: each word they clear goes through one atomic exchange or
+ *     fetch-and, which returns the bits it removed to the caller.
+ * Why that loses no dirty page.  Take a bit b that setter S sets in word W:
+ * S loads W (value o) and later stores o | s, with b in s.  Another
+ * operation X on W is one of:
+ *   1. a setter: it holds dirty_set_lock too, so its load and store are
+ *      both before S's load or both after S's store; in the second case
+ *      its load sees b and its store keeps it.  (Without the lock, X could
+ *      load before S's store and store after it, writing b = 0 unreported:
+ *      the lost update the race tests catch.)
+ *   2. a clearer before S's load: whatever it took it reported; S then
+ *      stores b.
+ *   3. a clearer between S's load and S's store: it reports the bits it
+ *      took; S's store sets b and puts back the bits of o the clearer just
+ *      took, so those pages are reported once more (sent twice by
+ *      migration: conservative, never lost).
+ *   4. a clearer after S's store: its atomic read-modify-write sees b and
+ *      reports it.
+ * So a 1 only becomes 0 through a clearer that reports it (clearers are
+ * atomic) or through a setter storing a 0 its own load saw (setters are
+ * serialized, and no clearer ever writes a 1).  The argument is per bit,
+ * so it holds however a store reaches memory (a vector store may land in
+ * pieces).  Formally the plain accesses race with the clearers' atomics;
+ * what the code needs from the compiler is that it stores to the bitmap
+ * only values it computed from loads made under the lock, which is what
+ * the loops below compile to (one vector load and at most one store per
+ * word; see the asm).  Readers (get_dirty, all_dirty) only load.
+ *
+ * dirty_set_lock is one lock for every client, as most setters set two or
+ * three clients at once; it is a leaf lock, held for at most one chunk
+ * (256 KiB of bitmap per client: tens of microseconds) per acquisition.
+ * Uncontended, taking it costs what the one locked OR per word it replaces
+ * cost for a single-word update, and nothing per word for a long one.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -42,6 +81,31 @@ typedef struct DirtyMemoryBlocks {
 static DirtyMemoryBlocks *dirty_memory[DIRTY_MEMORY_NUM];
 /* Tables replaced by bigger ones (see the top of the file); RAM list lock. */
 static GPtrArray *retired_tables;
+
+/*
+ * Serializes the setters' read-modify-write of bitmap words (see the top of
+ * the file); clearers and readers never take it.  A static GMutex needs no
+ * initialisation.
+ */
+static GMutex dirty_set_lock;
+
+/*
+ * Per client: how many memory regions log it (memory_region_set_log), as
+ * the memory core reports with cpu_physical_memory_log_client().  Atomic.
+ */
+static unsigned dirty_log_users[DIRTY_MEMORY_NUM];
+
+void cpu_physical_memory_log_client(unsigned client, bool log)
+{
+    assert(client < DIRTY_MEMORY_NUM);
+    if (log) {
+        qatomic_inc(&dirty_log_users[client]);
+    } else {
+        unsigned old = qatomic_fetch_dec(&dirty_log_users[client]);
+
+        assert(old > 0);
+    }
+}
 
 bool dirty_memory_extend(ram_addr_t ram_size)
 {
@@ -178,23 +242,40 @@ static bool dirty_iter_next(DirtyIter *it)
     return true;
 }
 
-void cpu_physical_memory_set_dirty_range(ram_addr_t start, ram_addr_t length,
-                                         uint8_t mask)
+/* Set pages [first, end) for each client of @mask; dirty_set_lock held. */
+static void dirty_set_pages_locked(uint64_t first, uint64_t end, uint8_t mask)
 {
     DirtyIter it;
     unsigned c;
 
-    if (!length) {
+    for (c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        if (mask & (1 << c)) {
+            dirty_iter_init_pages(&it, c, first, end);
+            while (dirty_iter_next(&it)) {
+                bitmap_set(it.map, it.off, it.n);
+            }
+        }
+    }
+}
+
+void cpu_physical_memory_set_dirty_range(ram_addr_t start, ram_addr_t length,
+                                         uint8_t mask)
+{
+    uint64_t first, end;
+
+    if (!length || !(mask & DIRTY_CLIENTS_ALL)) {
         return;
     }
-    for (c = 0; c < DIRTY_MEMORY_NUM; c++) {
-        if (!(mask & (1 << c))) {
-            continue;
-        }
-        dirty_iter_init(&it, c, start, length);
-        while (dirty_iter_next(&it)) {
-            bitmap_set_atomic(it.map, it.off, it.n);
-        }
+    dirty_page_range(start, length, &first, &end);
+    /* One chunk per hold, so that a huge new block does not stall setters. */
+    while (first < end) {
+        uint64_t stop = MIN(end, ROUND_DOWN(first, DIRTY_MEMORY_BLOCK_SIZE) +
+                                     DIRTY_MEMORY_BLOCK_SIZE);
+
+        g_mutex_lock(&dirty_set_lock);
+        dirty_set_pages_locked(first, stop, mask);
+        g_mutex_unlock(&dirty_set_lock);
+        first = stop;
     }
 }
 
@@ -293,115 +374,171 @@ void cpu_physical_memory_clear_dirty_range(ram_addr_t start, ram_addr_t length)
 }
 
 /*
- * Words of the kernel bitmap pre-checked together on the word path: one
- * 64-byte cache line, 512 pages.
+ * Words of the kernel bitmap handled together on the word path: one 64-byte
+ * cache line, 512 pages.
  */
 #define LEBITMAP_BATCH_WORDS 8
 
 /*
- * OR @nbits bits of @src into the same bits of each of the @ndst word
- * aligned bitmaps @dst; returns the number of bits set in @src.
- *
- * Why not just bitmap_or_le64_atomic per client: that reads and counts the
- * source once per client, and QEMU always sets two (VGA, MIGRATION), which
- * doubles the cost of the common cases.  Here one pass over each batch of
- * source words counts its bits and checks whether any is missing from any
- * client.  Zero batches cost one test; batches already present everywhere
- * (the steady state of a guest that keeps dirtying the same pages, whose
- * VGA bits nobody clears) are never written; otherwise each word missing
- * bits in a client gets one atomic OR there, so concurrent clearers
- * (migration's sync) lose nothing.  bitmap_or_le64_atomic does the ragged
- * tail.  @ndst is a constant in each instantiation, so the loops unroll.
+ * OR one batch of source words into @dst, unless every bit is there
+ * already (the steady state of a guest that keeps dirtying the same
+ * pages): then the line is not written, so it stays clean in the cache,
+ * and bits a concurrent clearer just took are not put back for nothing.
+ * Plain accesses under dirty_set_lock; both loops vectorize.
+ */
+static inline __attribute__((always_inline)) void
+lebitmap_or_batch(unsigned long *__restrict dst,
+                  const uint64_t *__restrict src)
+{
+    unsigned long need = 0;
+    unsigned j;
+
+    for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
+        need |= GUINT64_FROM_LE(src[j]) & ~dst[j];
+    }
+    if (!need) {
+        return;
+    }
+    for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
+        dst[j] |= GUINT64_FROM_LE(src[j]);
+    }
+}
+
+/*
+ * Bits set in one batch.  @vector_popcount: the target counts whole
+ * vectors (AVX-512 VPOPCNTDQ), and the loop below vectorizes into that.
+ * Otherwise pairwise sums: a running total would make every batch wait for
+ * eight dependent additions.
  */
 static inline __attribute__((always_inline)) uint64_t
-lebitmap_or_aligned_body(const uint64_t *src, unsigned long *const *dst,
-                         const unsigned ndst, unsigned long nbits)
+lebitmap_batch_count(const uint64_t *s, const bool vector_popcount)
 {
+    uint64_t n = 0;
+    unsigned j;
+
+    if (vector_popcount) {
+        for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
+            n += (uint64_t)__builtin_popcountll(s[j]);
+        }
+        return n;
+    }
+    G_STATIC_ASSERT(LEBITMAP_BATCH_WORDS == 8);
+    return ((ctpop64(s[0]) + ctpop64(s[1])) + (ctpop64(s[2]) + ctpop64(s[3]))) +
+           ((ctpop64(s[4]) + ctpop64(s[5])) + (ctpop64(s[6]) + ctpop64(s[7])));
+}
+
+/*
+ * OR @nbits bits of @src into the same bits of the @ndst (0 to 2) word
+ * aligned bitmaps @dst0 and @dst1; returns the number of bits set in @src.
+ * The caller holds dirty_set_lock if @ndst > 0.
+ *
+ * One pass over each batch of source words: a zero batch (sparse bitmaps)
+ * costs one test, an all-ones batch (dense ones) needs no counting (unless
+ * counting is as cheap as testing), and each destination gets plain vector
+ * ORs.  @ndst and @vector_popcount are constants in each instantiation.
+ */
+static inline __attribute__((always_inline)) uint64_t
+lebitmap_or_aligned_body(const uint64_t *__restrict src,
+                         unsigned long *__restrict dst0,
+                         unsigned long *__restrict dst1, const unsigned ndst,
+                         unsigned long nbits, const bool vector_popcount)
+{
+    unsigned long nwords = DIV_ROUND_UP(nbits, 64);
     unsigned long batched = nbits / (64 * LEBITMAP_BATCH_WORDS) *
                             LEBITMAP_BATCH_WORDS;
     uint64_t dirty = 0;
-    unsigned long k, j;
-    unsigned c;
+    unsigned long k;
+    unsigned j;
 
     for (k = 0; k < batched; k += LEBITMAP_BATCH_WORDS) {
         const uint64_t *s = src + k;
-        unsigned long need = 0, any = 0;
+        uint64_t n;
 
-        for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
-            any |= s[j];
+        if (vector_popcount) {
+            /* Counting is as cheap as testing: the count is the test. */
+            n = lebitmap_batch_count(s, true);
+        } else {
+            uint64_t any = 0, all = ~0ULL;
+
+            for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
+                any |= s[j];
+                all &= s[j];
+            }
+            n = !any ? 0
+                : all == ~0ULL ? 64 * LEBITMAP_BATCH_WORDS
+                : lebitmap_batch_count(s, false);
         }
-        if (!any) {
+        if (!n) {
             continue;
         }
-        for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
-            unsigned long w = GUINT64_FROM_LE(s[j]);
-
-            for (c = 0; c < ndst; c++) {
-                need |= w & ~qatomic_read(&dst[c][k + j]);
-            }
-            dirty += ctpopl(w);
+        dirty += n;
+        if (ndst > 0) {
+            lebitmap_or_batch(dst0 + k, s);
         }
-        if (!need) {
-            continue;
-        }
-        for (j = 0; j < LEBITMAP_BATCH_WORDS; j++) {
-            unsigned long w = GUINT64_FROM_LE(s[j]);
-
-            for (c = 0; c < ndst; c++) {
-                if (w & ~qatomic_read(&dst[c][k + j])) {
-                    qatomic_or(&dst[c][k + j], w);
-                }
-            }
+        if (ndst > 1) {
+            lebitmap_or_batch(dst1 + k, s);
         }
     }
-    if (batched * 64 < nbits) {
-        unsigned long count = 0;
+    /* The ragged tail: fewer than a batch of words, the last maybe partial. */
+    for (k = batched; k < nwords; k++) {
+        unsigned long w = GUINT64_FROM_LE(src[k]);
 
-        for (c = 0; c < ndst; c++) {
-            count = bitmap_or_le64_atomic(dst[c] + batched, 0, src + batched,
-                                          nbits - batched * 64);
+        if (k == nwords - 1) {
+            w &= BITMAP_LAST_WORD_MASK(nbits);
         }
-        dirty += count;
+        dirty += ctpopl(w);
+        if (ndst > 0 && (w & ~dst0[k])) {
+            dst0[k] |= w;
+        }
+        if (ndst > 1 && (w & ~dst1[k])) {
+            dst1[k] |= w;
+        }
     }
     return dirty;
 }
 
-/* One instantiation per number of clients (VGA; VGA and MIGRATION). */
-static inline __attribute__((always_inline)) uint64_t
-lebitmap_or_aligned_any(const uint64_t *src, unsigned long *const *dst,
-                        unsigned ndst, unsigned long nbits)
-{
-    switch (ndst) {
-    case 1:
-        return lebitmap_or_aligned_body(src, dst, 1, nbits);
-    case 2:
-        return lebitmap_or_aligned_body(src, dst, 2, nbits);
-    default:
-        return lebitmap_or_aligned_body(src, dst, 3, nbits);
+typedef uint64_t LebitmapOrFn(const uint64_t *, unsigned long *,
+                              unsigned long *, unsigned, unsigned long);
+
+/* One instantiation per number of destinations, per instruction set. */
+#define LEBITMAP_OR_ALIGNED(name, attrs, vpop)                              \
+    static uint64_t attrs name(const uint64_t *src, unsigned long *dst0,    \
+                               unsigned long *dst1, unsigned ndst,          \
+                               unsigned long nbits)                         \
+    {                                                                       \
+        switch (ndst) {                                                     \
+        case 0:                                                             \
+            return lebitmap_or_aligned_body(src, NULL, NULL, 0, nbits,      \
+                                            vpop);                          \
+        case 1:                                                             \
+            return lebitmap_or_aligned_body(src, dst0, NULL, 1, nbits,      \
+                                            vpop);                          \
+        default:                                                            \
+            return lebitmap_or_aligned_body(src, dst0, dst1, 2, nbits,      \
+                                            vpop);                          \
+        }                                                                   \
     }
-}
 
-typedef uint64_t LebitmapOrFn(const uint64_t *, unsigned long *const *,
-                              unsigned, unsigned long);
+LEBITMAP_OR_ALIGNED(lebitmap_or_aligned_generic, , false)
 
-static uint64_t lebitmap_or_aligned_generic(const uint64_t *src,
-                                            unsigned long *const *dst,
-                                            unsigned ndst, unsigned long nbits)
-{
-    return lebitmap_or_aligned_any(src, dst, ndst, nbits);
-}
-
-#if defined(__x86_64__) && !defined(__POPCNT__)
+#if defined(__x86_64__) && !defined(__AVX2__)
 /*
- * Baseline x86-64 has no POPCNT, and counting is a good part of the cost on
- * dense bitmaps; every x86-64 CPU of the last fifteen years has it.
+ * Baseline x86-64 has neither POPCNT nor 32-byte vectors, and both matter
+ * here: counting is most of the cost on bitmaps of mixed words, and AVX2
+ * halves the instructions per destination line.  AVX-512 VPOPCNTDQ (Ice
+ * Lake, Zen 4) counts four words per instruction, which takes counting out
+ * of the way; 256-bit vectors still, as 512-bit ones buy nothing for
+ * 64-byte batches.
  */
-static uint64_t __attribute__((target("popcnt")))
-lebitmap_or_aligned_popcnt(const uint64_t *src, unsigned long *const *dst,
-                           unsigned ndst, unsigned long nbits)
-{
-    return lebitmap_or_aligned_any(src, dst, ndst, nbits);
-}
+LEBITMAP_OR_ALIGNED(lebitmap_or_aligned_popcnt,
+                    __attribute__((target("popcnt"))), false)
+LEBITMAP_OR_ALIGNED(lebitmap_or_aligned_avx2,
+                    __attribute__((target("avx2,popcnt"))), false)
+LEBITMAP_OR_ALIGNED(lebitmap_or_aligned_vpopcnt,
+                    __attribute__((target("avx2,popcnt,avx512f,avx512vl,"
+                                          "avx512vpopcntdq,"
+                                          "prefer-vector-width=256"))),
+                    true)
 
 static LebitmapOrFn *lebitmap_or_aligned_select(void)
 {
@@ -410,8 +547,17 @@ static LebitmapOrFn *lebitmap_or_aligned_select(void)
 
     if (!f) {
         __builtin_cpu_init();
-        f = __builtin_cpu_supports("popcnt") ? lebitmap_or_aligned_popcnt
-                                             : lebitmap_or_aligned_generic;
+        if (__builtin_cpu_supports("avx512vpopcntdq") &&
+            __builtin_cpu_supports("avx512vl")) {
+            f = lebitmap_or_aligned_vpopcnt;
+        } else if (__builtin_cpu_supports("avx2") &&
+                   __builtin_cpu_supports("popcnt")) {
+            f = lebitmap_or_aligned_avx2;
+        } else if (__builtin_cpu_supports("popcnt")) {
+            f = lebitmap_or_aligned_popcnt;
+        } else {
+            f = lebitmap_or_aligned_generic;
+        }
         qatomic_set(&fn, f);
     }
     return f;
@@ -425,7 +571,8 @@ static inline LebitmapOrFn *lebitmap_or_aligned_select(void)
 
 /*
  * The fast path of set_dirty_lebitmap: page @first starts a word, so each
- * source word lands on one word of each chunk.
+ * source word lands on one word of each chunk.  The lock is taken per chunk
+ * piece (once per call for ranges inside one 8 GiB chunk).
  */
 static uint64_t lebitmap_or_words(const uint64_t *src, uint64_t first,
                                   uint64_t pages, uint8_t clients)
@@ -440,9 +587,15 @@ static uint64_t lebitmap_or_words(const uint64_t *src, uint64_t first,
             dirty_iter_init_pages(&it[ndst++], c, first, first + pages);
         }
     }
+    /* set_dirty_lebitmap never sets CODE: at most VGA and MIGRATION. */
+    assert(ndst <= 2);
+    if (!ndst) {
+        /* Nobody to tell: just count. */
+        return or_aligned(src, NULL, NULL, 0, pages);
+    }
     /* All iterators walk the same pieces; step them together. */
     while (dirty_iter_next(&it[0])) {
-        unsigned long *dst[DIRTY_MEMORY_NUM];
+        unsigned long *dst[2] = { NULL, NULL };
 
         for (c = 0; c < ndst; c++) {
             if (c) {
@@ -450,18 +603,27 @@ static uint64_t lebitmap_or_words(const uint64_t *src, uint64_t first,
             }
             dst[c] = it[c].map + it[c].off / BITS_PER_LONG;
         }
-        dirty += or_aligned(src + (it[0].page - first) / 64, dst, ndst,
-                            it[0].n);
+        g_mutex_lock(&dirty_set_lock);
+        dirty += or_aligned(src + (it[0].page - first) / 64, dst[0], dst[1],
+                            ndst, it[0].n);
+        g_mutex_unlock(&dirty_set_lock);
     }
     return dirty;
 }
+
+/*
+ * Source words per hold of dirty_set_lock on the general path: 256K pages,
+ * so that a huge unaligned bitmap does not stall other setters.
+ */
+#define LEBITMAP_RUNS_WORDS_PER_LOCK 4096
 
 /* The general path: any page alignment, one range update per run of ones. */
 static uint64_t lebitmap_or_runs(const uint64_t *src, uint64_t first,
                                  uint64_t pages, uint8_t clients)
 {
     uint64_t nwords = DIV_ROUND_UP(pages, 64);
-    uint64_t dirty = 0;
+    uint64_t dirty = 0, held_from = 0;
+    bool held = false;
     uint64_t w;
 
     for (w = 0; w < nwords; w++) {
@@ -471,15 +633,29 @@ static uint64_t lebitmap_or_runs(const uint64_t *src, uint64_t first,
             bits &= MAKE_64BIT_MASK(0, pages % 64);
         }
         dirty += ctpop64(bits);
+        if (!clients || !bits) {
+            continue;
+        }
+        if (held && w - held_from >= LEBITMAP_RUNS_WORDS_PER_LOCK) {
+            g_mutex_unlock(&dirty_set_lock);
+            held = false;
+        }
+        if (!held) {
+            g_mutex_lock(&dirty_set_lock);
+            held = true;
+            held_from = w;
+        }
         while (bits) {
             int lo = ctz64(bits);
             int len = cto64(bits >> lo);
+            uint64_t p = first + w * 64 + lo;
 
-            cpu_physical_memory_set_dirty_range(
-                (first + w * 64 + lo) << TARGET_PAGE_BITS,
-                (ram_addr_t)len << TARGET_PAGE_BITS, clients);
+            dirty_set_pages_locked(p, p + len, clients);
             bits = lo + len >= 64 ? 0 : bits & ~MAKE_64BIT_MASK(lo, len);
         }
+    }
+    if (held) {
+        g_mutex_unlock(&dirty_set_lock);
     }
     return dirty;
 }
@@ -490,7 +666,7 @@ uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
 {
     const uint64_t *src = (const uint64_t *)bitmap;
     uint64_t first = start >> TARGET_PAGE_BITS;
-    uint8_t clients = 1 << DIRTY_MEMORY_VGA;
+    uint8_t clients = 0;
     uint64_t dirty;
     bool fast;
 
@@ -498,10 +674,19 @@ uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
     if (!pages) {
         return 0;
     }
-    /* Without TCG nobody translates code: the CODE client stays clean. */
+    /*
+     * QEMU sets VGA always, for its display emulation; here only while some
+     * region logs it, since the bits have no other reader.  Without TCG
+     * nobody translates code: the CODE client stays clean.
+     */
+    if (qatomic_read(&dirty_log_users[DIRTY_MEMORY_VGA])) {
+        clients |= 1 << DIRTY_MEMORY_VGA;
+    }
     if (qatomic_read(&global_dirty_tracking)) {
         clients |= 1 << DIRTY_MEMORY_MIGRATION;
     }
+    /* Out of range is a caller bug even when no client is set. */
+    dirty_table(DIRTY_MEMORY_MIGRATION, first + pages);
     fast = first % BITS_PER_LONG == 0;
     if (fast) {
         dirty = lebitmap_or_words(src, first, pages, clients);

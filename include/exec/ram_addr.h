@@ -9,11 +9,16 @@
  * translator (CODE; Aperture has none, but the client keeps QEMU's
  * numbering) and migration (MIGRATION).
  *
- * Thread safety: every function here is lock free and may run in any
- * thread, concurrently with each other and with blocks being added: bits
- * are updated with atomic word operations, and the bitmaps only grow (the
- * table of bitmap chunks is replaced and published atomically; old tables
- * are kept until exit, they are a few bytes per GiB).  A range must lie in
+ * Thread safety: every function here may run in any thread, concurrently
+ * with each other and with blocks being added.  Functions that set bits
+ * serialize among themselves on an internal lock (held one 8 GiB chunk at
+ * a time) and OR words in with plain vectorized loads and stores; those
+ * that clear bits take no lock and clear each word with one atomic
+ * exchange, so a page dirtied concurrently is reported now or by the next
+ * clear, never lost (system/physmem-dirty.c has the argument).  The
+ * bitmaps only grow (the table of bitmap chunks is replaced and published
+ * atomically; old tables are kept until exit, they are a few bytes per
+ * GiB).  A range must lie in
  * ram_addr_t space that some block has occupied (below last_ram_offset()
  * at the time of the call); anything else is a programming error and
  * aborts.
@@ -80,11 +85,11 @@ void cpu_physical_memory_clear_dirty_range(ram_addr_t start, ram_addr_t length);
  * @bitmap (little-endian 64-bit words: bit i is bit i % 64 of the 64-bit LE
  * word i / 64, which is the host layout on x86) stands for the page at
  * @start + i * TARGET_PAGE_SIZE, for i < @pages; bits at or past @pages are
- * ignored.  @start must be page aligned.  Sets VGA always and MIGRATION
- * while the global dirty log is on (the memory core's
- * memory_global_dirty_log_start()), as QEMU does without TCG.  Returns the
- * number of bits set in @bitmap (dirty pages reported, whether or not they
- * were dirty already).
+ * ignored.  @start must be page aligned.  Sets MIGRATION while the global
+ * dirty log is on (the memory core's memory_global_dirty_log_start()), and
+ * VGA while some memory region logs it (QEMU sets VGA always, for its
+ * display; nothing else reads it).  Returns the number of bits set in
+ * @bitmap (dirty pages reported, whether or not they were dirty already).
  *
  * The fast path (whole words ORed in, zero words skipped) applies when the
  * first page index is a multiple of BITS_PER_LONG, which holds for the start
@@ -93,6 +98,14 @@ void cpu_physical_memory_clear_dirty_range(ram_addr_t start, ram_addr_t length);
 uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
                                                 ram_addr_t start,
                                                 ram_addr_t pages);
+
+/*
+ * The memory core calls this when a region starts (@log) or stops logging
+ * for @client (memory_region_set_log, or a logging region finalized), so
+ * that cpu_physical_memory_set_dirty_lebitmap knows whether anybody reads
+ * the VGA bits.  Calls for a client must balance.
+ */
+void cpu_physical_memory_log_client(unsigned client, bool log);
 
 /*
  * Migration's view of a block: test-and-clear the MIGRATION bits of

@@ -1,8 +1,10 @@
 /*
  * Dirty memory bitmaps checked against a bool-per-page model: ranges with
  * unaligned starts and lengths, the fast and general paths of
- * cpu_physical_memory_set_dirty_lebitmap, migration's per-block sync,
- * snapshots, and concurrent use while the bitmaps grow.
+ * cpu_physical_memory_set_dirty_lebitmap with and without a region logging
+ * VGA, migration's per-block sync, snapshots, and concurrent use: setters
+ * racing each other on the same words, setters racing migration's sync,
+ * and both while the bitmaps grow.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -11,6 +13,32 @@
 #include "exec/ram_addr.h"
 
 #define PAGE    ((uint64_t)TARGET_PAGE_SIZE)
+
+/*
+ * A small RAM region that logs VGA, as a display's framebuffer would:
+ * while one exists, set_dirty_lebitmap sets VGA as well as MIGRATION.
+ */
+static MemoryRegion *vga_logger_new(void)
+{
+    static unsigned count;
+    MemoryRegion *mr = g_new0(MemoryRegion, 1);
+    g_autofree char *name = g_strdup_printf("test.vga%u", count++);
+
+    /* RAM block names are unique while the blocks exist. */
+    g_assert_true(memory_region_init_ram(mr, NULL, name, 16 * PAGE,
+                                         &error_abort));
+    memory_region_set_log(mr, true, DIRTY_MEMORY_VGA);
+    return mr;
+}
+
+static void vga_logger_free(MemoryRegion *mr)
+{
+    if (mr) {
+        memory_region_set_log(mr, false, DIRTY_MEMORY_VGA);
+        memory_region_unparent(mr);
+        g_free(mr);
+    }
+}
 
 /* A window of pages of one block, with the expected bits of each client. */
 typedef struct Model {
@@ -188,10 +216,12 @@ static uint64_t *make_lebitmap(GRand *r, uint64_t pages, int density_pct,
 /*
  * Apply random kernel-style bitmaps at window pages whose global index
  * modulo 64 is @phase (0: the word-at-a-time path; otherwise the general
- * one) and compare with the model.
+ * one) and compare with the model.  MIGRATION must follow @tracking, VGA
+ * must follow @vga (whether a region logs it).
  */
-static void lebitmap_round_trips(unsigned phase, bool tracking)
+static void lebitmap_round_trips(unsigned phase, bool tracking, bool vga)
 {
+    MemoryRegion *vga_mr = vga ? vga_logger_new() : NULL;
     g_autoptr(GRand) r = g_rand_new_with_seed(0xd1a7 + phase);
     static const int densities[] = { 0, 1, 30, 100 };
     const uint64_t pages = 2048;
@@ -216,7 +246,9 @@ static void lebitmap_round_trips(unsigned phase, bool tracking)
         for (p = 0; p < n; p++) {
             if (expect[p]) {
                 count++;
-                m.bits[DIRTY_MEMORY_VGA][at + p] = true;
+                if (vga) {
+                    m.bits[DIRTY_MEMORY_VGA][at + p] = true;
+                }
                 if (tracking) {
                     m.bits[DIRTY_MEMORY_MIGRATION][at + p] = true;
                 }
@@ -232,6 +264,10 @@ static void lebitmap_round_trips(unsigned phase, bool tracking)
                                                      pages * PAGE / 2,
                                                      DIRTY_MEMORY_VGA);
             memset(m.bits[DIRTY_MEMORY_VGA], 0, pages / 2);
+            cpu_physical_memory_test_and_clear_dirty(
+                model_addr(&m, pages / 4), pages * PAGE / 2,
+                DIRTY_MEMORY_MIGRATION);
+            memset(m.bits[DIRTY_MEMORY_MIGRATION] + pages / 4, 0, pages / 2);
         }
     }
     model_check(&m, "lebitmap");
@@ -242,30 +278,95 @@ static void lebitmap_round_trips(unsigned phase, bool tracking)
     model_destroy(&m);
     g_free(expect);
     global_dirty_tracking = 0;
+    vga_logger_free(vga_mr);
 }
 
 static void test_lebitmap_fast(void)
 {
-    lebitmap_round_trips(0, true);
+    /* A region logs VGA: both clients set, as QEMU always does. */
+    lebitmap_round_trips(0, true, true);
+}
+
+static void test_lebitmap_fast_headless(void)
+{
+    /* Nobody logs VGA: its bits are left alone, MIGRATION is set. */
+    lebitmap_round_trips(0, true, false);
 }
 
 static void test_lebitmap_general(void)
 {
-    lebitmap_round_trips(1, true);
-    lebitmap_round_trips(63, true);
-    lebitmap_round_trips(17, true);
+    lebitmap_round_trips(1, true, true);
+    lebitmap_round_trips(63, true, true);
+    lebitmap_round_trips(17, true, true);
+}
+
+static void test_lebitmap_general_headless(void)
+{
+    lebitmap_round_trips(1, true, false);
+    lebitmap_round_trips(40, true, false);
 }
 
 static void test_lebitmap_no_tracking(void)
 {
     /* Without global dirty tracking only VGA hears of device writes. */
-    lebitmap_round_trips(0, false);
-    lebitmap_round_trips(5, false);
+    lebitmap_round_trips(0, false, true);
+    lebitmap_round_trips(5, false, true);
+}
+
+static void test_lebitmap_nothing_logged(void)
+{
+    /* Neither client: nothing is set, the pages are still counted. */
+    lebitmap_round_trips(0, false, false);
+    lebitmap_round_trips(9, false, false);
+}
+
+/* Is VGA set by a one-page set_dirty_lebitmap at page 0 of @rb? */
+static bool lebitmap_sets_vga(RAMBlock *rb)
+{
+    uint64_t one = GUINT64_TO_LE(1);
+    ram_addr_t base = qemu_ram_get_offset(rb);
+
+    cpu_physical_memory_test_and_clear_dirty(base, PAGE, DIRTY_MEMORY_VGA);
+    g_assert_cmpuint(cpu_physical_memory_set_dirty_lebitmap(
+                         (unsigned long *)&one, base, 1), ==, 1);
+    return cpu_physical_memory_get_dirty(base, PAGE, DIRTY_MEMORY_VGA);
+}
+
+static void test_lebitmap_vga_follows_logging(void)
+{
+    RAMBlock *rb = qemu_ram_alloc(64 * PAGE, 0, NULL, &error_abort);
+    MemoryRegion *a, *b;
+
+    global_dirty_tracking = GLOBAL_DIRTY_MIGRATION;
+    g_assert_false(lebitmap_sets_vga(rb));
+    a = vga_logger_new();
+    g_assert_true(lebitmap_sets_vga(rb));
+    /* Nested starts on one region and a second region: still logged. */
+    memory_region_set_log(a, true, DIRTY_MEMORY_VGA);
+    b = vga_logger_new();
+    memory_region_set_log(a, false, DIRTY_MEMORY_VGA);
+    vga_logger_free(a);
+    g_assert_true(lebitmap_sets_vga(rb));
+    /* A region finalized while logging stops counting too. */
+    memory_region_unparent(b);
+    g_free(b);
+    g_assert_false(lebitmap_sets_vga(rb));
+    /* Logging for CODE does not make anybody read VGA. */
+    a = g_new0(MemoryRegion, 1);
+    memory_region_init_ram(a, NULL, "test.code", 16 * PAGE, &error_abort);
+    memory_region_set_log(a, true, DIRTY_MEMORY_CODE);
+    g_assert_false(lebitmap_sets_vga(rb));
+    memory_region_set_log(a, false, DIRTY_MEMORY_CODE);
+    memory_region_unparent(a);
+    g_free(a);
+    global_dirty_tracking = 0;
+    qemu_ram_free(rb);
 }
 
 static void test_lebitmap_edge_cases(void)
 {
     uint64_t one = GUINT64_TO_LE(1), ones = ~0ULL;
+    MemoryRegion *vga = vga_logger_new();
     Model m;
 
     global_dirty_tracking = GLOBAL_DIRTY_MIGRATION;
@@ -289,6 +390,7 @@ static void test_lebitmap_edge_cases(void)
     model_check(&m, "edge cases");
     model_destroy(&m);
     global_dirty_tracking = 0;
+    vga_logger_free(vga);
 }
 
 static void test_lebitmap_chunk_boundary(void)
@@ -298,6 +400,7 @@ static void test_lebitmap_chunk_boundary(void)
     const uint64_t chunk_pages = DIRTY_MEMORY_BLOCK_SIZE;
     const uint64_t pages = 1024;
     bool *expect = g_new0(bool, pages);
+    MemoryRegion *vga = vga_logger_new();
     unsigned phase;
     Model m;
 
@@ -330,6 +433,7 @@ static void test_lebitmap_chunk_boundary(void)
     model_destroy(&m);
     g_free(expect);
     global_dirty_tracking = 0;
+    vga_logger_free(vga);
 }
 
 static void test_block_sync(void)
@@ -428,24 +532,247 @@ static void test_snapshot(void)
 
 /* Concurrency */
 
+/* Spin until *@p == @want (or, with @stop, until it is negative). */
+static int wait_for(int *p, int want, bool stop)
+{
+    unsigned spins = 0;
+    int v;
+
+    while ((v = qatomic_load_acquire(p)) != want && !(stop && v < 0)) {
+        /* Yield now and then: the other thread may be waiting for a CPU. */
+        if (++spins % (64 * 1024) == 0) {
+            g_thread_yield();
+        }
+    }
+    return v;
+}
+
+/*
+ * Setters racing each other.  Two threads set disjoint bits of the same
+ * eight words (one batch of the word path) over and over; every bit is set
+ * once per pass, so a bit missing at the end of a pass was lost: one setter
+ * loaded the word before the other stored it and stored after it.  That is
+ * what dirty_set_lock prevents; without it these tests fail within a few
+ * hundred passes.
+ */
+
+#define RACE_WORDS      8
+#define RACE_PAGES      (RACE_WORDS * 64)
+/*
+ * The helper thread is created anew every few passes: on a loaded machine
+ * a new thread tends to start on another CPU, while two threads that have
+ * been waiting for each other drift onto one CPU and stop racing.
+ */
+#define RACE_PASSES_PER_THREAD  16
+/* Threads per test: at least the first, at most the second, ~0.3 s. */
+#define RACE_MIN_THREADS        20
+#define RACE_MAX_THREADS        2000
+#define RACE_USECS              (300 * 1000)
+
+typedef enum {
+    /* set_dirty_lebitmap from the window's first page: the word path. */
+    SETTER_WORD_PATH,
+    /* set_dirty_lebitmap from the window's second page: the general path. */
+    SETTER_GENERAL_PATH,
+    /* cpu_physical_memory_set_dirty_range, one page per call. */
+    SETTER_RANGE,
+} SetterKind;
+
+typedef struct SetterRace {
+    /* First page of the window (word aligned). */
+    ram_addr_t base;
+    /* How the helper thread sets its bits. */
+    SetterKind helper_kind;
+    /*
+     * Pass the helper is to run (-1: exit), the pass it is running (the
+     * main thread starts its own part when it sees this, so that both run
+     * at once) and the last pass it finished.
+     */
+    int started;
+    int running;
+    int finished;
+} SetterRace;
+
+/*
+ * One pass of one setter over the window: step i sets bit 2 * i + @parity
+ * of every word, so the two setters (parities 0 and 1) touch the same words
+ * all along but never the same bit.
+ */
+static void race_setter_pass(ram_addr_t base, SetterKind kind,
+                             unsigned parity)
+{
+    unsigned i, w;
+
+    for (i = 0; i < 32; i++) {
+        unsigned bit = 2 * i + parity;
+        uint64_t words[RACE_WORDS] = { 0 };
+
+        switch (kind) {
+        case SETTER_WORD_PATH:
+            for (w = 0; w < RACE_WORDS; w++) {
+                words[w] = GUINT64_TO_LE(1ULL << bit);
+            }
+            cpu_physical_memory_set_dirty_lebitmap((unsigned long *)words,
+                                                   base, RACE_PAGES);
+            break;
+        case SETTER_GENERAL_PATH:
+            /* Bitmap bit k is page k + 1 of the window; page 0 is even. */
+            g_assert_cmpuint(parity, ==, 1);
+            for (w = 0; w < RACE_WORDS; w++) {
+                uint64_t k = w * 64 + bit - 1;
+
+                words[k / 64] |= GUINT64_TO_LE(1ULL << (k % 64));
+            }
+            cpu_physical_memory_set_dirty_lebitmap((unsigned long *)words,
+                                                   base + PAGE,
+                                                   RACE_PAGES - 1);
+            break;
+        default:
+            for (w = 0; w < RACE_WORDS; w++) {
+                cpu_physical_memory_set_dirty_range(
+                    base + (w * 64 + bit) * PAGE, PAGE,
+                    1 << DIRTY_MEMORY_MIGRATION);
+            }
+            break;
+        }
+    }
+}
+
+static gpointer race_helper(gpointer opaque)
+{
+    SetterRace *r = opaque;
+    int pass = 0;
+
+    for (;;) {
+        pass = wait_for(&r->started, pass + 1, true);
+        if (pass < 0) {
+            return NULL;
+        }
+        qatomic_store_release(&r->running, pass);
+        race_setter_pass(r->base, r->helper_kind, 1);
+        qatomic_store_release(&r->finished, pass);
+    }
+}
+
+/* Pages of the window the two setters left clean: lost updates. */
+static uint64_t race_count_lost(ram_addr_t base, uint64_t *first_lost)
+{
+    uint64_t lost = 0, p;
+
+    for (p = RACE_PAGES; p-- > 0;) {
+        if (!cpu_physical_memory_get_dirty_flag(base + p * PAGE,
+                                                DIRTY_MEMORY_MIGRATION)) {
+            lost++;
+            *first_lost = p;
+        }
+    }
+    return lost;
+}
+
+/* The main thread sets the even bits on the word path, @helper the odd. */
+static void setters_race(SetterKind helper, bool vga)
+{
+    RAMBlock *rb = qemu_ram_alloc(RACE_PAGES * PAGE, 0, NULL, &error_abort);
+    MemoryRegion *vga_mr = vga ? vga_logger_new() : NULL;
+    int64_t deadline = g_get_monotonic_time() + RACE_USECS;
+    SetterRace r = {
+        .base = qemu_ram_get_offset(rb),
+        .helper_kind = helper,
+    };
+    int threads, pass;
+
+    global_dirty_tracking = GLOBAL_DIRTY_MIGRATION;
+    for (threads = 0; threads < RACE_MAX_THREADS; threads++) {
+        GThread *thread;
+
+        if (threads >= RACE_MIN_THREADS && g_get_monotonic_time() > deadline) {
+            break;
+        }
+        r.started = r.running = r.finished = 0;
+        thread = g_thread_new("setter", race_helper, &r);
+        for (pass = 1; pass <= RACE_PASSES_PER_THREAD; pass++) {
+            uint64_t lost, first_lost = 0;
+
+            cpu_physical_memory_test_and_clear_dirty(
+                r.base, RACE_PAGES * PAGE, DIRTY_MEMORY_MIGRATION);
+            qatomic_store_release(&r.started, pass);
+            wait_for(&r.running, pass, false);
+            race_setter_pass(r.base, SETTER_WORD_PATH, 0);
+            wait_for(&r.finished, pass, false);
+
+            lost = race_count_lost(r.base, &first_lost);
+            if (lost) {
+                g_test_message("thread %d, pass %d: %" PRIu64 " of %d pages "
+                               "lost, the first page %" PRIu64 " (set by the "
+                               "%s thread)", threads, pass, lost, RACE_PAGES,
+                               first_lost, first_lost % 2 ? "helper" : "main");
+            }
+            g_assert_cmpuint(lost, ==, 0);
+        }
+        qatomic_store_release(&r.started, -1);
+        g_thread_join(thread);
+    }
+    g_test_message("%d threads of %d passes: no page lost", threads,
+                   RACE_PASSES_PER_THREAD);
+    global_dirty_tracking = 0;
+    vga_logger_free(vga_mr);
+    qemu_ram_free(rb);
+}
+
+static void test_setters_race_word_path(void)
+{
+    setters_race(SETTER_WORD_PATH, false);
+    /* Two destinations per batch. */
+    setters_race(SETTER_WORD_PATH, true);
+}
+
+static void test_setters_race_general_path(void)
+{
+    setters_race(SETTER_GENERAL_PATH, false);
+}
+
+static void test_setters_race_range(void)
+{
+    setters_race(SETTER_RANGE, false);
+}
+
+/*
+ * Setters racing migration's sync: two setters report every page of a
+ * block once between them (even pages through set_dirty_lebitmap, odd ones
+ * through set_dirty_flag, so they share words), in random order, while
+ * the main thread syncs the block and a third thread adds blocks, which
+ * extends the bitmaps under them.  The sync must see every page exactly
+ * once: a page whose bit a setter put back after a sync took it is already
+ * in the destination, and no page may be lost.
+ */
+
 typedef struct SyncRace {
     RAMBlock *rb;
     uint64_t pages;
-    /* The setter has reported every page. */
-    bool done;
+    /* Setters still reporting. */
+    int running;
 } SyncRace;
+
+typedef struct SyncRaceSetter {
+    SyncRace *race;
+    /* 0: even pages by set_dirty_lebitmap; 1: odd ones by set_dirty_flag. */
+    unsigned parity;
+} SyncRaceSetter;
 
 static gpointer race_setter(gpointer opaque)
 {
-    SyncRace *s = opaque;
-    g_autoptr(GRand) r = g_rand_new_with_seed(0x7ace);
-    uint64_t *order = g_new(uint64_t, s->pages);
+    SyncRaceSetter *setter = opaque;
+    SyncRace *s = setter->race;
+    g_autoptr(GRand) r = g_rand_new_with_seed(0x7ace + setter->parity);
+    uint64_t n = s->pages / 2;
+    uint64_t *order = g_new(uint64_t, n);
+    ram_addr_t base = qemu_ram_get_offset(s->rb);
     uint64_t i;
 
-    for (i = 0; i < s->pages; i++) {
-        order[i] = i;
+    for (i = 0; i < n; i++) {
+        order[i] = 2 * i + setter->parity;
     }
-    for (i = s->pages - 1; i > 0; i--) {
+    for (i = n - 1; i > 0; i--) {
         uint64_t j = g_rand_int_range(r, 0, i + 1), t = order[i];
 
         order[i] = order[j];
@@ -455,17 +782,21 @@ static gpointer race_setter(gpointer opaque)
      * Each page once, as a device would report it, in random order; in
      * 1024-page bitmaps, so that the batched word path does the work.
      */
-    for (i = 0; i < s->pages; i++) {
+    for (i = 0; i < n; i++) {
         uint64_t window = order[i] - order[i] % 1024, bit = order[i] % 1024;
         uint64_t words[1024 / 64] = { 0 };
 
+        if (setter->parity) {
+            cpu_physical_memory_set_dirty_flag(base + order[i] * PAGE,
+                                               DIRTY_MEMORY_MIGRATION);
+            continue;
+        }
         words[bit / 64] = GUINT64_TO_LE(1ULL << (bit % 64));
-        cpu_physical_memory_set_dirty_lebitmap(
-            (unsigned long *)words,
-            qemu_ram_get_offset(s->rb) + window * PAGE, 1024);
+        cpu_physical_memory_set_dirty_lebitmap((unsigned long *)words,
+                                               base + window * PAGE, 1024);
     }
     g_free(order);
-    qatomic_store_release(&s->done, true);
+    qatomic_dec(&s->running);
     return NULL;
 }
 
@@ -484,11 +815,12 @@ static gpointer race_grower(gpointer opaque)
 
 static void test_concurrent_no_lost_bits(void)
 {
-    SyncRace s = { .pages = 64 * 1024 };
+    SyncRace s = { .pages = 64 * 1024, .running = 2 };
+    SyncRaceSetter setters[2] = { { &s, 0 }, { &s, 1 } };
     g_autoptr(GPtrArray) blocks = g_ptr_array_new();
     unsigned long *dest = bitmap_new(s.pages);
     uint64_t total = 0;
-    GThread *setter, *grower;
+    GThread *threads[2], *grower;
     bool last = false;
     guint i;
 
@@ -496,14 +828,18 @@ static void test_concurrent_no_lost_bits(void)
     s.rb = qemu_ram_alloc(s.pages * PAGE, RAM_NORESERVE, NULL, &error_abort);
     cpu_physical_memory_clear_dirty_range(qemu_ram_get_offset(s.rb),
                                           s.pages * PAGE);
-    setter = g_thread_new("setter", race_setter, &s);
+    for (i = 0; i < 2; i++) {
+        threads[i] = g_thread_new("setter", race_setter, &setters[i]);
+    }
     grower = g_thread_new("grower", race_grower, blocks);
-    /* Migration: sync until the setter is done, then once more. */
+    /* Migration: sync until the setters are done, then once more. */
     while (!last) {
-        last = qatomic_load_acquire(&s.done);
+        last = qatomic_load_acquire(&s.running) == 0;
         total += ramblock_dirty_bitmap_sync(s.rb, dest);
     }
-    g_thread_join(setter);
+    for (i = 0; i < 2; i++) {
+        g_thread_join(threads[i]);
+    }
     g_thread_join(grower);
 
     /* Every page reported exactly once, none lost in the race. */
@@ -537,10 +873,18 @@ int main(int argc, char **argv)
     g_test_add_func("/physmem/dirty/ranges-random-unaligned",
                     test_ranges_random);
     g_test_add_func("/physmem/dirty/lebitmap/word-path", test_lebitmap_fast);
+    g_test_add_func("/physmem/dirty/lebitmap/word-path-vga-unlogged",
+                    test_lebitmap_fast_headless);
     g_test_add_func("/physmem/dirty/lebitmap/general-path",
                     test_lebitmap_general);
+    g_test_add_func("/physmem/dirty/lebitmap/general-path-vga-unlogged",
+                    test_lebitmap_general_headless);
     g_test_add_func("/physmem/dirty/lebitmap/vga-only-without-tracking",
                     test_lebitmap_no_tracking);
+    g_test_add_func("/physmem/dirty/lebitmap/nothing-logged-only-counts",
+                    test_lebitmap_nothing_logged);
+    g_test_add_func("/physmem/dirty/lebitmap/vga-set-while-a-region-logs-it",
+                    test_lebitmap_vga_follows_logging);
     g_test_add_func("/physmem/dirty/lebitmap/edge-cases",
                     test_lebitmap_edge_cases);
     g_test_add_func("/physmem/dirty/lebitmap/across-chunks",
@@ -549,6 +893,12 @@ int main(int argc, char **argv)
     g_test_add_func("/physmem/dirty/snapshot", test_snapshot);
     g_test_add_func("/physmem/dirty/concurrent-sync-loses-nothing",
                     test_concurrent_no_lost_bits);
+    g_test_add_func("/physmem/dirty/setters-race/word-path-vs-word-path",
+                    test_setters_race_word_path);
+    g_test_add_func("/physmem/dirty/setters-race/word-path-vs-general-path",
+                    test_setters_race_general_path);
+    g_test_add_func("/physmem/dirty/setters-race/word-path-vs-set-range",
+                    test_setters_race_range);
     g_test_add_func("/physmem/dirty/out-of-range-aborts",
                     test_out_of_range_aborts);
     return g_test_run();
