@@ -275,6 +275,7 @@ static RAMBlock *ram_alloc_anon(ram_addr_t size, ram_addr_t max_size,
                                 uint32_t ram_flags, MemoryRegion *mr,
                                 Error **errp)
 {
+    ERRP_GUARD();
     const char *name = region_name(mr);
     size_t align;
     RAMBlock *rb;

@@ -156,6 +156,7 @@ static size_t trace_edit_distance(const char *a, const char *b)
  */
 static void trace_hint_similar(Error **errp, const char *glob)
 {
+    ERRP_GUARD();
     size_t len = strlen(glob);
     size_t max_dist = MAX(2, len / 4);
     size_t best = SIZE_MAX;
@@ -199,6 +200,7 @@ static void trace_hint_similar(Error **errp, const char *glob)
 
 int trace_enable_events(const char *pattern, Error **errp)
 {
+    ERRP_GUARD();
     bool enable;
     const char *glob = trace_pattern_glob(pattern, &enable);
     int compiled_out = 0;
@@ -330,6 +332,7 @@ static void trace_warn_no_log_backend(void)
 
 bool trace_opt_parse(const char *optarg, Error **errp)
 {
+    ERRP_GUARD();
     g_autoptr(GPtrArray) items = trace_opt_split(optarg);
 
     if (trace_opt_is_help(optarg)) {

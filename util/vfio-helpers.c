@@ -127,6 +127,7 @@ static bool qemu_vfio_valid_bdf(const char *device)
 /* The IOMMU group number of @device from its sysfs iommu_group link. */
 static bool qemu_vfio_find_group(const char *device, int *group_id, Error **errp)
 {
+    ERRP_GUARD();
     g_autofree char *dev_path = g_strdup_printf("/sys/bus/pci/devices/%s", device);
     g_autofree char *link = g_strdup_printf("%s/iommu_group", dev_path);
     char target[PATH_MAX];
@@ -169,6 +170,7 @@ static bool qemu_vfio_find_group(const char *device, int *group_id, Error **errp
 
 static bool qemu_vfio_open_group(QEMUVFIOState *s, Error **errp)
 {
+    ERRP_GUARD();
     g_autofree char *path = g_strdup_printf("/dev/vfio/%d", s->group_id);
     struct vfio_group_status status = { .argsz = sizeof(status) };
 
@@ -250,6 +252,7 @@ static bool qemu_vfio_init_iova_ranges(QEMUVFIOState *s, GList *kernel_ranges,
 
 static bool qemu_vfio_init_container(QEMUVFIOState *s, Error **errp)
 {
+    ERRP_GUARD();
     struct vfio_iommu_type1_info arg = { 0 };
     void *buf = NULL;
     size_t size;
@@ -540,6 +543,7 @@ static bool qemu_vfio_bar_mappable(const QEMUVFIOBar *bar, uint64_t offset, uint
 void *qemu_vfio_pci_map_bar(QEMUVFIOState *s, int index, uint64_t offset, uint64_t size,
                             int prot, Error **errp)
 {
+    ERRP_GUARD();
     const QEMUVFIOBar *bar = qemu_vfio_bar(s, index);
     void *p;
 
@@ -864,6 +868,7 @@ static bool qemu_vfio_add_mapping(QEMUVFIOState *s, uintptr_t host, uint64_t res
                                   uint64_t map_bytes, bool temporary, uint64_t *iova,
                                   Error **errp)
 {
+    ERRP_GUARD();
     DMAMap map = {
         .translated_addr = host,
         .size = reserve_bytes - 1,

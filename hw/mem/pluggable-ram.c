@@ -392,6 +392,7 @@ static const RamDiscardManagerOps pluggable_ram_rdm_ops = {
 PluggableRam *pluggable_ram_new(MemoryRegion *mr, uint64_t block_size,
                                 Error **errp)
 {
+    ERRP_GUARD();
     const char *name = memory_region_name(mr);
     RAMBlock *rb = memory_region_is_ram(mr) && !memory_region_is_ram_device(mr)
                    ? memory_region_get_ram_block(mr) : NULL;

@@ -91,6 +91,7 @@ static bool vfio_driver_is_vfio(const char *driver)
  */
 static void vfio_group_hint_not_viable(Error **errp, int groupid)
 {
+    ERRP_GUARD();
     g_autofree char *dir = g_strdup_printf("/sys/kernel/iommu_groups/%d/devices", groupid);
     g_autoptr(GString) culprits = g_string_new(NULL);
     GDir *d = g_dir_open(dir, 0, NULL);

@@ -52,6 +52,7 @@ void vfio_listener_mapping_error(VFIOContainerBase *bcontainer, const char *name
 bool vfio_listener_dma_map(VFIOContainerBase *bcontainer, const char *name, hwaddr iova,
                            hwaddr size, void *vaddr, bool readonly, Error **errp)
 {
+    ERRP_GUARD();
     VFIOListenerState *ls = vfio_listener_state(bcontainer);
     uint64_t chunk = ls ? ls->map_chunk : UINT64_MAX;
     uint64_t needed = size / chunk + !!(size % chunk);

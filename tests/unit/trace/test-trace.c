@@ -507,6 +507,46 @@ static void test_env(void)
     g_rmdir(dir);
 }
 
+#define FATAL_CHILD "TEST_TRACE_FATAL_CHILD"
+#define FATAL_TEST_PATH "/trace/error/error-fatal-keeps-hint"
+
+/*
+ * With &error_fatal the program exits when the error is set, so a hint is
+ * printed only if the function guards errp (ERRP_GUARD) and appends it
+ * first.  The child parses @opt with &error_fatal; its stderr must end
+ * with the hint.
+ */
+static void assert_fatal_prints_hint(const char *opt, const char *hint)
+{
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), FATAL_CHILD, opt, TRUE);
+    const char *argv[] = { test_argv0, "-q", "-p", FATAL_TEST_PATH, NULL };
+    int status;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &gerr));
+    g_test_message("'%s' with &error_fatal printed: %s", opt, err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    g_assert_nonnull(strstr(err, hint));
+}
+
+static void test_error_fatal_keeps_hint(void)
+{
+    const char *child_opt = getenv(FATAL_CHILD);
+
+    if (child_opt) {
+        trace_opt_parse(child_opt, &error_fatal);
+        return;     /* not reached: the option is bad */
+    }
+    /* trace_opt_parse's own hint. */
+    assert_fatal_prints_hint("bogus=1", "known: PATTERN, enable=PATTERN");
+    /* trace_enable_events's (through trace_opt_parse). */
+    assert_fatal_prints_hint("test_trace_itn", "did you mean: test_trace_int?");
+}
+
 #ifdef TEST_TRACE_USDT
 /*
  * A tracer attaching to a probe increments its semaphore; the generated
@@ -549,6 +589,7 @@ int main(int argc, char **argv)
     ADD("/trace/disabled/compiled-out", test_disabled_compiled_out);
     ADD("/trace/help/lists-events", test_help_lists_events);
     g_test_add_func(ENV_TEST_PATH, test_env);
+    g_test_add_func(FATAL_TEST_PATH, test_error_fatal_keeps_hint);
 #ifdef TEST_TRACE_USDT
     ADD("/trace/usdt/semaphore", test_usdt_semaphore);
 #endif
