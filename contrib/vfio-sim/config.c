@@ -182,6 +182,8 @@ static bool sim_fault_set(SimFaults *f, const char *key, const char *val, char *
         ok = sim_parse_u64(val, &f->map_ebusy_at);
     } else if (!strcmp(key, "map-enospc-at")) {
         ok = sim_parse_u64(val, &f->map_enospc_at);
+    } else if (!strcmp(key, "map-overlap-ebusy")) {
+        ok = sim_parse_bool(val, &f->map_overlap_ebusy);
     } else if (!strcmp(key, "mig-fail-state")) {
         ok = sim_parse_state(val, &f->mig_fail_state);
     } else if (!strcmp(key, "mig-fail-errno")) {

@@ -351,6 +351,10 @@ static int sim_dma_do_map(SimContainer *c, struct vfio_iommu_type1_dma_map *map)
         return 0;
     }
     if (dma) {
+        if (faults->map_overlap_ebusy) {
+            trace_vfio_sim_fault("map-overlap-ebusy", faults->map_calls);
+            return -EBUSY;
+        }
         return -EEXIST;
     }
     faults->map_calls++;

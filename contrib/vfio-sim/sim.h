@@ -91,6 +91,12 @@ typedef struct SimIommuConfig {
 typedef struct SimFaults {
     uint64_t map_ebusy_at;      /* Nth MAP_DMA fails with EBUSY */
     uint64_t map_enospc_at;     /* Nth MAP_DMA fails with ENOSPC */
+    /*
+     * A MAP_DMA over a live mapping fails EBUSY instead of EEXIST, as early
+     * type1 did (and QEMU still sees at times with ROMs): what makes it
+     * unmap the range and retry.  Not counted in map_calls.
+     */
+    bool map_overlap_ebusy;
     uint64_t map_calls;         /* MAP_DMA calls seen so far */
     int mig_fail_state;         /* an arc into this state fails, 0 = none */
     int mig_fail_errno;         /* with this errno (EIO) */

@@ -106,15 +106,25 @@ int vfio_container_dma_map(VFIOContainerBase *bcontainer, hwaddr iova, hwaddr si
         return -EINVAL;
     }
     ret = bcontainer->ops->dma_map(bcontainer, iova, size, vaddr, readonly);
+    if (ret == -EBUSY) {
+        /*
+         * Something is still mapped there (type1 said so with EBUSY before
+         * it said EEXIST, and QEMU still sees it with ROMs re-mapped while
+         * the old mapping lingers): unmap the range and try once more.
+         * The unmap goes through vfio_container_dma_unmap() so that the
+         * table forgets what the kernel dropped the moment it drops it,
+         * whether or not the second MAP then succeeds.
+         */
+        trace_vfio_container_dma_map_ebusy_retry(bcontainer->ops->name, iova, size);
+        ret = vfio_container_dma_unmap(bcontainer, iova, size, false);
+        if (ret == 0) {
+            ret = bcontainer->ops->dma_map(bcontainer, iova, size, vaddr, readonly);
+        }
+    }
     trace_vfio_container_dma_map(bcontainer->ops->name, iova, size, vaddr, readonly, ret);
     if (ret) {
         return ret;
     }
-    /*
-     * A backend may have unmapped what overlapped before mapping (the
-     * legacy EBUSY retry does): the kernel now maps exactly @map there.
-     */
-    vfio_container_mappings_forget(bcontainer, iova, size);
     iova_tree_insert(bcontainer->mappings, &map);
     return 0;
 }

@@ -161,29 +161,14 @@ static int vfio_legacy_dma_map(const VFIOContainerBase *bcontainer, hwaddr iova,
         .iova = iova,
         .size = size,
     };
-    int err, ret;
+    int err;
 
+    /* EBUSY (a lingering mapping) is retried by vfio_container_dma_map. */
     if (ioctl(container->fd, VFIO_IOMMU_MAP_DMA, &map) == 0) {
         trace_vfio_legacy_dma_map(container->fd, iova, size, readonly);
         return 0;
     }
     err = errno;
-    /*
-     * EBUSY: something is still mapped there (seen with ROMs re-mapped
-     * while the old mapping lingered).  Unmap the range and try once more.
-     */
-    if (err == EBUSY) {
-        trace_vfio_legacy_dma_map_ebusy_retry(container->fd, iova, size);
-        ret = vfio_legacy_dma_unmap_one(container, iova, size);
-        if (ret) {
-            return ret;
-        }
-        if (ioctl(container->fd, VFIO_IOMMU_MAP_DMA, &map) == 0) {
-            trace_vfio_legacy_dma_map(container->fd, iova, size, readonly);
-            return 0;
-        }
-        err = errno;
-    }
     trace_vfio_legacy_dma_map_failed(container->fd, iova, size, err);
     return -err;
 }

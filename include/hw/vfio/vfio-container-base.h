@@ -108,7 +108,12 @@ struct VFIOContainerBase {
  */
 struct VFIOIOMMUOps {
     const char *name;               /* for traces and messages ("legacy") */
-    /* Map [iova, iova + size) to @vaddr; @readonly: the device may not write. */
+    /*
+     * Map [iova, iova + size) to @vaddr; @readonly: the device may not
+     * write.  One attempt, unmapping nothing: -EBUSY when something is
+     * still mapped there (vfio_container_dma_map unmaps and retries, so
+     * that the mapping table sees the unmap).
+     */
     int (*dma_map)(const VFIOContainerBase *bcontainer, hwaddr iova, hwaddr size,
                    void *vaddr, bool readonly);
     /*
@@ -159,7 +164,9 @@ void vfio_container_base_finalize(VFIOContainerBase *bcontainer);
  * Map/unmap through the backend, keeping the mapping table and tracing.
  * Return 0 or -errno (the backend's); nothing is reported, the caller
  * decides what an error means.  vfio_container_dma_unmap with @unmap_all
- * empties the table.
+ * empties the table.  vfio_container_dma_map retries once after unmapping
+ * [iova, iova + size) when the backend says -EBUSY; if the retry fails, what
+ * the unmap took is gone from the kernel and from the table alike.
  */
 int vfio_container_dma_map(VFIOContainerBase *bcontainer, hwaddr iova, hwaddr size,
                            void *vaddr, bool readonly);

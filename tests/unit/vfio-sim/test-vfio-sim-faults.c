@@ -38,6 +38,27 @@ static void test_map_enospc_at_nth(void)
     st_topology(NULL);
 }
 
+/* Early type1: a MAP_DMA over a live mapping is EBUSY; unmapping first lets it through. */
+static void test_map_overlap_ebusy(void)
+{
+    void *buf = st_alloc(2 * ST_PAGE);
+    StDev d;
+
+    st_topology(NULL);
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x100000, buf, 2 * ST_PAGE, ST_MAP_RW));
+    st_assert_errno(st_map(d.container, 0x101000, buf, ST_PAGE, ST_MAP_RW), EEXIST);
+    g_assert_cmpint(st_control("fault map-overlap-ebusy=1"), ==, 0);
+    st_assert_errno(st_map(d.container, 0x101000, buf, ST_PAGE, ST_MAP_RW), EBUSY);
+    /* Only overlaps: a free range maps as usual. */
+    st_assert_ok(st_map(d.container, 0x200000, buf, ST_PAGE, ST_MAP_RW));
+    st_assert_ok(st_unmap(d.container, 0x100000, 2 * ST_PAGE));
+    st_assert_ok(st_map(d.container, 0x101000, buf, ST_PAGE, ST_MAP_RW));
+    st_close(&d);
+    munmap(buf, 2 * ST_PAGE);
+    st_topology(NULL);
+}
+
 static void test_unmap_overflow_quirk(void)
 {
     void *buf = st_alloc(ST_PAGE);
@@ -162,6 +183,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vfio-sim/faults/map-ebusy-at-nth", test_map_ebusy_at_nth);
     g_test_add_func("/vfio-sim/faults/map-enospc-at-nth", test_map_enospc_at_nth);
+    g_test_add_func("/vfio-sim/faults/map-overlap-ebusy", test_map_overlap_ebusy);
     g_test_add_func("/vfio-sim/faults/unmap-overflow-quirk", test_unmap_overflow_quirk);
     g_test_add_func("/vfio-sim/faults/mig-fail-state-goes-error", test_mig_fail_state_goes_error);
     g_test_add_func("/vfio-sim/faults/mig-fail-state-stays", test_mig_fail_state_stays);

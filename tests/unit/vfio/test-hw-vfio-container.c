@@ -235,6 +235,63 @@ static void test_map_ebusy_retried_once(void)
     munmap(buf, 4096);
 }
 
+/*
+ * A MAP over a lingering mapping fails EBUSY (early type1): the container
+ * unmaps the range and maps again; the table holds the new mapping only.
+ */
+static void test_map_ebusy_over_mapping_replaces_it(void)
+{
+    Fixture f;
+    uint8_t *buf = test_buffer(2 * 4096);
+    hwaddr iova = 0x20000000;
+    uint32_t before;
+    const DMAMap *m;
+
+    fixture_setup(&f, NULL);
+    before = vfio_container_dma_mappings(f.bc);
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf, false), ==, 0);
+    sim_fault("map-overlap-ebusy=1");
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf + 4096, true), ==, 0);
+    sim_fault("map-overlap-ebusy=0");
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, before + 1);
+    m = iova_tree_find_address(f.bc->mappings, iova);
+    g_assert_nonnull(m);
+    g_assert_cmphex(m->translated_addr, ==, (uintptr_t)(buf + 4096));
+    g_assert_cmpint(m->perm, ==, IOMMU_RO);
+    g_assert_cmpint(vfio_container_dma_unmap(f.bc, iova, 4096, false), ==, 0);
+    fixture_teardown(&f);
+    munmap(buf, 2 * 4096);
+}
+
+/*
+ * EBUSY, the unmap of the retry takes the old mapping away, then the
+ * second MAP fails: the table must forget the old mapping too (the kernel
+ * no longer has it), or the listener would later unmap or count a mapping
+ * that does not exist.
+ */
+static void test_map_ebusy_failed_retry_forgets_unmapped(void)
+{
+    Fixture f;
+    uint8_t *buf = test_buffer(2 * 4096);
+    hwaddr iova = 0x20000000;
+    uint32_t before;
+
+    fixture_setup(&f, NULL);
+    before = vfio_container_dma_mappings(f.bc);
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf, false), ==, 0);
+    /* MAP over it: EBUSY (not counted); UNMAP; MAP again: the first counted, ENOSPC. */
+    sim_fault("map-overlap-ebusy=1,map-enospc-at=1");
+    g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf + 4096, false), ==, -ENOSPC);
+    sim_fault("map-overlap-ebusy=0,map-enospc-at=0");
+    g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, before);
+    g_assert_null(iova_tree_find_address(f.bc->mappings, iova));
+    /* The kernel has nothing there either: a raw MAP goes through. */
+    g_assert_cmpint(raw_map(f.container, iova, 4096, buf), ==, 0);
+    g_assert_cmpint(raw_unmap(f.container, iova, 4096), ==, 0);
+    fixture_teardown(&f);
+    munmap(buf, 2 * 4096);
+}
+
 static void test_map_budget_enospc(void)
 {
     Fixture f;
@@ -497,6 +554,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/container/dma/map-unmap", test_map_unmap);
     g_test_add_func("/vfio/container/dma/map-readonly", test_map_readonly);
     g_test_add_func("/vfio/container/dma/map-ebusy-retried-once", test_map_ebusy_retried_once);
+    g_test_add_func("/vfio/container/dma/map-ebusy-over-mapping-replaces-it",
+                    test_map_ebusy_over_mapping_replaces_it);
+    g_test_add_func("/vfio/container/dma/map-ebusy-failed-retry-forgets-unmapped",
+                    test_map_ebusy_failed_retry_forgets_unmapped);
     g_test_add_func("/vfio/container/dma/budget-enospc", test_map_budget_enospc);
     g_test_add_func("/vfio/container/dma/unmap-overflow-quirk", test_unmap_overflow_quirk);
     g_test_add_func("/vfio/container/dma/unmap-all", test_unmap_all);
