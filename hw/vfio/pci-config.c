@@ -127,6 +127,8 @@ void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val, int len
     bool msix_hit = msix_present(pdev) &&
                     ranges_overlap(addr, len, pdev->msix_cap, VFIO_PCI_MSIX_CAP_LENGTH);
     bool msi_was = msi_enabled(pdev), msix_was = msix_enabled(pdev);
+    bool intx_was_disabled = pci_get_word(pdev->config + PCI_COMMAND) &
+                             PCI_COMMAND_INTX_DISABLE;
 
     trace_vfio_pci_write_config(vdev->vbasedev.name, addr, len, val);
 
@@ -151,6 +153,28 @@ void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val, int len
     /* Then to the PCI core, which keeps the emulated bits and acts on them. */
     pci_default_write_config(pdev, addr, val, len);
 
+    if (ranges_overlap(addr, len, PCI_COMMAND, 2)) {
+        bool intx_disabled = pci_get_word(pdev->config + PCI_COMMAND) &
+                             PCI_COMMAND_INTX_DISABLE;
+
+        if (intx_disabled && vdev->intx.pending) {
+            /*
+             * A guest masking INTx with the command register has serviced
+             * the interrupt as far as we can tell (its line is down now):
+             * re-arm VFIO, which keeps the device quiet while INTx disable
+             * is set.
+             */
+            vfio_pci_intx_eoi(vdev);
+        } else if (!intx_disabled && intx_was_disabled &&
+                   vdev->interrupt == VFIO_PCI_INT_INTX && !vdev->intx.pending) {
+            /*
+             * Unmasked again: a device still asserting its line must be
+             * heard.  Linux unmasks by itself here; asking again costs
+             * nothing and does not depend on it.
+             */
+            vfio_device_irq_unmask(&vdev->vbasedev, VFIO_PCI_INTX_IRQ_INDEX);
+        }
+    }
     if (msi_hit) {
         vfio_pci_msi_update(vdev, msi_was, msi_enabled(pdev));
     }

@@ -237,6 +237,7 @@ static bool vfio_pci_bar_setup(VFIOPCIDevice *vdev, int nr, Error **errp)
                    vbasedev->name);
         return false;
     }
+    /* What the guest sizes must be a power of two (a larger region cannot be one). */
     bar->size = MAX((uint64_t)bar->region.size, min_size);
     if (bar->size > max_size) {
         error_setg(errp, "vfio %s: BAR %d is too large for its type (0x%" PRIx64 " bytes)",
@@ -244,6 +245,11 @@ static bool vfio_pci_bar_setup(VFIOPCIDevice *vdev, int nr, Error **errp)
         return false;
     }
     bar->size = pow2ceil(bar->size);
+    if (bar->size > max_size) {
+        error_setg(errp, "vfio %s: BAR %d (0x%" PRIx64 " bytes) rounds up past what its "
+                   "type allows", vbasedev->name, nr, (uint64_t)bar->region.size);
+        return false;
+    }
 
     vfio_pci_bar_carve_msix(vdev, nr);
     if (!vfio_region_mmap(&bar->region, &err)) {

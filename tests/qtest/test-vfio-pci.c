@@ -319,6 +319,17 @@ static void test_intx_raises_gsi(void)
     g_assert_cmpstr(json_object_get_string_member(dev, "interrupt-mode"), ==, "intx");
     g_assert_cmpint(json_object_get_int_member(dev, "intx-count"), >=, 3);
 
+    /* Masking INTx in the command register while one is pending drops the line... */
+    edu_writel(&e, EDU_REG_IRQ_RAISE, 1);
+    g_assert_true(edu_wait(&e, irq_is, GINT_TO_POINTER(1 << 8 | gsi)));
+    qpci_command_update(e.dev, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_false(qtest_get_irq(e.qts, gsi));
+    /* ...and unmasking it brings it back while the device still asserts. */
+    qpci_command_update(e.dev, PCI_COMMAND_INTX_DISABLE, 0);
+    g_assert_true(edu_wait(&e, irq_is, GINT_TO_POINTER(1 << 8 | gsi)));
+    edu_writel(&e, EDU_REG_IRQ_ACK, 1);
+    g_assert_false(qtest_get_irq(e.qts, gsi));
+
     /* INTx disable in the command register keeps the line quiet. */
     qpci_command_update(e.dev, 0, PCI_COMMAND_INTX_DISABLE);
     edu_writel(&e, EDU_REG_IRQ_RAISE, 1);
