@@ -22,6 +22,9 @@
  * and the trap goes away with it, so the mmaps serve the fast path again
  * at once.  If the device still asserts its line after the unmask, VFIO
  * signals again and the cycle repeats, which is exactly level semantics.
+ * The command register's INTx disable bit is the guest's other way of
+ * silencing the line; pci-config.c ends a pending interrupt when it is set
+ * and re-arms when it is cleared.
  *
  * MSI.  All the vectors the guest enabled are registered in one SET_IRQS
  * (the kernel cannot grow MSI once enabled); each eventfd becomes
