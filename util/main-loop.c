@@ -192,6 +192,52 @@ static GSourceFuncs timer_source_funcs = {
 };
 
 /* ------------------------------------------------------------------------ */
+/* The big lock */
+
+static GMutex bql;
+/* Whether this thread holds @bql. */
+static __thread bool bql_held;
+
+void bql_lock(void)
+{
+    assert(!bql_held);
+    g_mutex_lock(&bql);
+    bql_held = true;
+}
+
+void bql_unlock(void)
+{
+    assert(bql_held);
+    bql_held = false;
+    g_mutex_unlock(&bql);
+}
+
+bool bql_locked(void)
+{
+    return bql_held;
+}
+
+/*
+ * GLib calls this with the context unlocked, between prepare and check:
+ * the only place the loop thread sleeps, so the only place it lets other
+ * threads have the BQL.
+ */
+static gint main_loop_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+    bool held = bql_held;
+    gint ret;
+
+    if (held) {
+        bql_unlock();
+    }
+    ret = g_poll(fds, nfds, timeout);
+    if (held) {
+        bql_lock();
+    }
+    return ret;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The loop */
 
 static void main_loop_init_once(void)
@@ -203,6 +249,7 @@ static void main_loop_init_once(void)
         GSource *src;
 
         io_handlers = g_hash_table_new(NULL, NULL);
+        g_main_context_set_poll_func(ctx, main_loop_poll);
 
         src = g_source_new(&bh_source_funcs, sizeof(GSource));
         g_source_set_name(src, "aperture-bh");
@@ -232,9 +279,16 @@ GMainContext *qemu_main_loop_context(void)
 bool main_loop_wait(bool nonblocking)
 {
     bool progress;
+    bool take_bql = !bql_held;
 
     main_loop_init_once();
+    if (take_bql) {
+        bql_lock();
+    }
     progress = g_main_context_iteration(g_main_context_default(), !nonblocking);
+    if (take_bql) {
+        bql_unlock();
+    }
     trace_main_loop_wait(nonblocking, progress);
     return progress;
 }

@@ -10,8 +10,16 @@
  * Thread safety: qemu_set_fd_handler, qemu_bh_schedule, qemu_bh_cancel,
  * qemu_bh_schedule_oneshot and qemu_notify_event may be called from any
  * thread and wake the loop when needed.  qemu_bh_new/qemu_bh_delete and the
- * handlers' own data are the loop thread's business.  There is no big lock
- * here: code that shares state with other threads brings its own.
+ * handlers' own data are the loop thread's business.
+ *
+ * The big lock (BQL): whatever is "main loop thread only" (the memory core,
+ * devices, QMP, run state) may also be used by another thread that holds
+ * the BQL.  The loop thread holds it while it dispatches and releases it
+ * only while it sleeps in poll(), so a helper thread (the migration thread)
+ * that takes it runs between two dispatches, never during one.  The program
+ * (system/vl.c) takes it once at start-up and keeps it; main_loop_wait()
+ * called by a thread that does not hold it takes it for the iteration, so
+ * tests that never heard of the lock keep working.
  */
 #ifndef QEMU_MAIN_LOOP_H
 #define QEMU_MAIN_LOOP_H
@@ -35,6 +43,14 @@ GMainContext *qemu_main_loop_context(void);
  * Returns true when anything was dispatched.
  */
 bool main_loop_wait(bool nonblocking);
+
+/*
+ * The big lock.  Not recursive: bql_lock() with the lock held by the same
+ * thread aborts.  bql_locked() says whether the calling thread holds it.
+ */
+void bql_lock(void);
+void bql_unlock(void);
+bool bql_locked(void);
 
 /* Make a main_loop_wait sleeping in another thread return promptly. */
 void qemu_notify_event(void);
