@@ -163,17 +163,22 @@ bool memory_region_access_valid(MemoryRegion *mr, hwaddr addr, unsigned size, bo
     unsigned vmax = ops->valid.max_access_size ? ops->valid.max_access_size : 4;
     const char *reason = NULL;
 
+    /*
+     * accepts comes last, as in QEMU: a device's veto may assume (and
+     * index registers by) an access the ops declare valid, so it never
+     * sees one of the wrong size, unaligned or past the region's end.
+     */
     if (size != 1 && size != 2 && size != 4 && size != 8) {
         reason = "size";
     } else if (int128_gt(int128_add(int128_make64(addr), int128_make64(size)), mr->size)) {
         reason = "beyond the region";
-    } else if (ops->valid.accepts &&
-               !ops->valid.accepts(mr->opaque, addr, size, is_write, attrs)) {
-        reason = "rejected";
     } else if (size < vmin || size > vmax) {
         reason = "size";
     } else if (!ops->valid.unaligned && (addr & (size - 1))) {
         reason = "unaligned";
+    } else if (ops->valid.accepts &&
+               !ops->valid.accepts(mr->opaque, addr, size, is_write, attrs)) {
+        reason = "rejected";
     }
     if (reason) {
         trace_memory_region_invalid_access(memory_region_name(mr), addr, size, is_write,

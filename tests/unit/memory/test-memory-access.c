@@ -279,6 +279,70 @@ static void test_refused_accesses(void)
     fixture_fini(&f);
 }
 
+/* What counting_accepts saw. */
+static unsigned accepts_calls;
+static hwaddr accepts_last_addr;
+static unsigned accepts_last_size;
+
+static bool counting_accepts(void *opaque, hwaddr addr, unsigned size, bool is_write,
+                             MemTxAttrs attrs)
+{
+    accepts_calls++;
+    accepts_last_addr = addr;
+    accepts_last_size = size;
+    return true;
+}
+
+/* 2..4 bytes, aligned, and a veto that only counts. */
+static const MemoryRegionOps counted_ops = {
+    .read = regfile_read,
+    .write = regfile_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = { .min_access_size = 2, .max_access_size = 4, .accepts = counting_accepts },
+};
+
+/*
+ * valid.accepts is asked last (as in QEMU): an access the ops declare
+ * invalid (size, alignment, past the end) is refused before the device's
+ * veto could see it.
+ */
+static void test_accepts_sees_only_valid_accesses(void)
+{
+    static const struct {
+        hwaddr addr;
+        unsigned size;
+    } invalid[] = {
+        { 0x0, 1 },     /* below valid.min_access_size */
+        { 0x0, 8 },     /* above valid.max_access_size */
+        { 0x2, 4 },     /* unaligned */
+        { 0x1, 2 },     /* unaligned */
+        { 0xfe, 4 },    /* past the end */
+        { 0x0, 3 },     /* not a power of two */
+    };
+    MemoryRegion mr;
+    RegFile rf;
+    uint64_t v;
+
+    regfile_init(&rf);
+    memory_region_init_io(&mr, NULL, &counted_ops, &rf, "counted", 0x100);
+    accepts_calls = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(invalid); i++) {
+        g_assert_false(memory_region_access_valid(&mr, invalid[i].addr, invalid[i].size,
+                                                  false, ATTRS));
+        g_assert_cmpuint(memory_region_dispatch_read(&mr, invalid[i].addr, &v,
+                                                     invalid[i].size, ATTRS), ==,
+                         MEMTX_DECODE_ERROR);
+        g_assert_cmpuint(accepts_calls, ==, 0);
+    }
+    g_assert_true(memory_region_access_valid(&mr, 0x4, 4, true, ATTRS));
+    g_assert_cmpuint(accepts_calls, ==, 1);
+    g_assert_cmphex(accepts_last_addr, ==, 0x4);
+    g_assert_cmpuint(accepts_last_size, ==, 4);
+    assert_lines(regfile_log_take(&rf), NO_LINES);
+    memory_region_unparent(&mr);
+    regfile_destroy(&rf);
+}
+
 static void test_rom(void)
 {
     Fixture f;
@@ -505,6 +569,8 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/access/impl-sizes", test_impl_sizes);
     g_test_add_func("/memory/access/big-endian-device", test_big_endian_device);
     g_test_add_func("/memory/access/refused-accesses", test_refused_accesses);
+    g_test_add_func("/memory/access/accepts-sees-only-valid-accesses",
+                    test_accepts_sees_only_valid_accesses);
     g_test_add_func("/memory/access/rom", test_rom);
     g_test_add_func("/memory/access/unassigned", test_unassigned);
     g_test_add_func("/memory/access/ram-device", test_ram_device);
