@@ -124,6 +124,43 @@ static void test_bar0_no_mmap(void)
     edu_stop(&e);
 }
 
+static void test_romfile(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vfio-pci-rom-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "edu.rom", NULL);
+    g_autofree char *opts = g_strdup_printf(",romfile=%s", path);
+    g_autofree char *hidden = g_strdup_printf(",romfile=%s,rombar=0", path);
+    uint8_t rom[3000], got[3000];
+    const uint64_t rom_gpa = 0xe8000000ULL;
+    Edu e;
+
+    for (size_t i = 0; i < sizeof(rom); i++) {
+        rom[i] = (uint8_t)(i ^ (i >> 8));
+    }
+    rom[0] = 0x55;
+    rom[1] = 0xaa;
+    g_assert_true(g_file_set_contents(path, (const char *)rom, sizeof(rom), NULL));
+
+    /* romfile= replaces the device's ROM: a 4 KiB ROM BAR with the file in it. */
+    edu_start(&e, opts);
+    qpci_config_writel(e.dev, PCI_ROM_ADDRESS, 0xfffff800);
+    g_assert_cmphex(qpci_config_readl(e.dev, PCI_ROM_ADDRESS), ==, 0xfffff000);
+    qpci_config_writel(e.dev, PCI_ROM_ADDRESS, rom_gpa | PCI_ROM_ADDRESS_ENABLE);
+    qtest_memread(e.qts, rom_gpa, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), rom, sizeof(rom));
+    /* The device itself is untouched by it. */
+    g_assert_cmphex(edu_readl(&e, EDU_REG_ID), ==, EDU_ID_VALUE);
+    edu_stop(&e);
+
+    /* rombar=0 hides any ROM. */
+    edu_start(&e, hidden);
+    qpci_config_writel(e.dev, PCI_ROM_ADDRESS, 0xfffff800);
+    g_assert_cmphex(qpci_config_readl(e.dev, PCI_ROM_ADDRESS), ==, 0);
+    edu_stop(&e);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_factorial(void)
 {
     Edu e;
@@ -950,6 +987,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/edu/bar0-id", test_bar0_id);
     qtest_add_func("/vfio-pci/edu/bar0-trapped-with-x-no-mmap", test_bar0_no_mmap);
     qtest_add_func("/vfio-pci/edu/sysfsdev", test_sysfsdev);
+    qtest_add_func("/vfio-pci/edu/romfile", test_romfile);
     qtest_add_func("/vfio-pci/edu/factorial", test_factorial);
     qtest_add_func("/vfio-pci/edu/dma-into-guest-ram", test_dma_into_guest_ram);
     qtest_add_func("/vfio-pci/edu/msi-into-guest-ram", test_msi_into_guest_ram);
