@@ -173,14 +173,28 @@ int memory_region_register_iommu_notifier(MemoryRegion *mr, IOMMUNotifier *n, Er
 void memory_region_unregister_iommu_notifier(MemoryRegion *mr, IOMMUNotifier *n)
 {
     IOMMUMemoryRegion *iommu_mr = memory_region_get_iommu(mr);
+    Error *err = NULL;
+    int ret;
 
     if (!iommu_mr || n->iommu_mr != iommu_mr) {
         return;
     }
     g_queue_unlink(&iommu_mr->iommu_notify, &n->node);
     n->iommu_mr = NULL;
-    /* Dropping flags cannot be refused meaningfully; report and carry on. */
-    if (memory_region_update_iommu_notify_flags(iommu_mr, NULL)) {
+    /*
+     * Dropping flags cannot be refused meaningfully (the notifier is gone
+     * whatever the model says): report the refusal, naming the region, and
+     * carry on.
+     */
+    ret = memory_region_update_iommu_notify_flags(iommu_mr, &err);
+    if (ret) {
+        if (!err) {
+            error_setg_errno(&err, -ret, "notify_flag_changed failed");
+        }
+        error_prepend(&err, "IOMMU region '%s': the model refused to drop notifier "
+                      "flags (0x%x) after an unregistration: ", memory_region_name(mr),
+                      iommu_mr->iommu_notify_flags);
+        warn_report_err(err);
         iommu_mr->iommu_notify_flags = IOMMU_NOTIFIER_NONE;
     }
     trace_memory_iommu_notifier_unregister(memory_region_name(mr), n->start, n->end);

@@ -14,6 +14,9 @@ typedef struct TestIOMMU {
     GPtrArray *flag_log;
     /* Refuse a MAP notifier (as a model without caching mode would). */
     bool refuse_map;
+    /* Refuse any change that drops flags (without saying why if quiet). */
+    bool refuse_drop;
+    bool refuse_drop_quietly;
     /* Pages mapped (bit per page) for translate and replay. */
     uint64_t mapped;
 } TestIOMMU;
@@ -44,6 +47,12 @@ static int test_notify_flag_changed(IOMMUMemoryRegion *iommu, IOMMUNotifierFlag 
     if (t->refuse_map && (new & IOMMU_NOTIFIER_MAP)) {
         error_setg(errp, "this IOMMU cannot notify mappings");
         return -EINVAL;
+    }
+    if (t->refuse_drop && (old & ~new)) {
+        if (!t->refuse_drop_quietly) {
+            error_setg(errp, "this IOMMU keeps notifying");
+        }
+        return -EBUSY;
     }
     return 0;
 }
@@ -233,6 +242,80 @@ static void test_registration_errors(void)
     test_iommu_fini(&t);
 }
 
+/* Run @fn(@opaque) with stderr going to a file; return what it printed. */
+static char *capture_stderr(void (*fn)(void *), void *opaque)
+{
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    char *text;
+    long len;
+
+    g_assert_nonnull(tmp);
+    g_assert_cmpint(saved, >=, 0);
+    fflush(stderr);
+    g_assert_cmpint(dup2(fileno(tmp), STDERR_FILENO), ==, STDERR_FILENO);
+    fn(opaque);
+    fflush(stderr);
+    g_assert_cmpint(dup2(saved, STDERR_FILENO), ==, STDERR_FILENO);
+    close(saved);
+    len = lseek(fileno(tmp), 0, SEEK_END);
+    g_assert_cmpint(len, >=, 0);
+    text = g_malloc0(len + 1);
+    g_assert_cmpint(pread(fileno(tmp), text, len, 0), ==, len);
+    fclose(tmp);
+    return text;
+}
+
+typedef struct Unregister {
+    MemoryRegion *mr;
+    IOMMUNotifier *n;
+} Unregister;
+
+static void do_unregister(void *opaque)
+{
+    Unregister *u = opaque;
+
+    memory_region_unregister_iommu_notifier(u->mr, u->n);
+}
+
+/*
+ * A model refusing to drop flags on unregistration cannot keep the
+ * notifier, but the refusal is reported (naming the region and the cause),
+ * not swallowed.
+ */
+static void test_unregister_refusal_reported(void)
+{
+    TestIOMMU t;
+    NamedNotifier nn;
+    MemoryRegion *mr;
+    g_autofree char *out = NULL;
+    g_autofree char *quiet = NULL;
+
+    test_iommu_init(&t);
+    mr = &t.iommu.parent_obj;
+    named_init(&nn, "nn", IOMMU_NOTIFIER_MAP, 0, 0xfff, 0);
+    g_assert_cmpint(memory_region_register_iommu_notifier(mr, &nn.n, &error_abort), ==, 0);
+    t.refuse_drop = true;
+    out = capture_stderr(do_unregister, &(Unregister){ mr, &nn.n });
+    g_test_message("stderr: %s", out);
+    g_assert_nonnull(strstr(out, "warning: IOMMU region 'test-iommu'"));
+    g_assert_nonnull(strstr(out, "this IOMMU keeps notifying"));
+    g_assert_null(nn.n.iommu_mr);
+    memory_region_notify_iommu(&t.iommu, 0, map_event(0, 0x1000));
+    assert_lines(take(&notify_log), NO_LINES);
+
+    /* A model that gives no reason: the errno stands for it. */
+    t.refuse_drop = false;
+    g_assert_cmpint(memory_region_register_iommu_notifier(mr, &nn.n, &error_abort), ==, 0);
+    t.refuse_drop = t.refuse_drop_quietly = true;
+    quiet = capture_stderr(do_unregister, &(Unregister){ mr, &nn.n });
+    g_test_message("stderr: %s", quiet);
+    g_assert_nonnull(strstr(quiet, "IOMMU region 'test-iommu'"));
+    g_assert_nonnull(strstr(quiet, strerror(EBUSY)));
+    t.refuse_drop = t.refuse_drop_quietly = false;
+    test_iommu_fini(&t);
+}
+
 static void test_alias_of_iommu(void)
 {
     TestIOMMU t;
@@ -305,6 +388,8 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/iommu/delivery-matches-range-flags-and-context",
                     test_delivery_matches_range_flags_and_context);
     g_test_add_func("/memory/iommu/registration-errors", test_registration_errors);
+    g_test_add_func("/memory/iommu/unregister-refusal-reported",
+                    test_unregister_refusal_reported);
     g_test_add_func("/memory/iommu/alias-of-iommu", test_alias_of_iommu);
     g_test_add_func("/memory/iommu/replay-and-unmap-range", test_replay_and_unmap_range);
     g_test_add_func("/memory/iommu/finalize-detaches-notifiers",
