@@ -29,6 +29,7 @@ fi
 extra="
 tests/unit/vfio-helpers/test-vfio-helpers-edu
 tests/unit/vfio-helpers/test-vfio-helpers
+tests/qtest/test-vfio-pci
 "
 set --
 for p in $extra; do
