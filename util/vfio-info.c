@@ -53,9 +53,18 @@ int vfio_info_ioctl(int fd, unsigned long request, const void *arg, size_t arg_s
     return -E2BIG;
 }
 
-int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset,
-                       uint16_t id, size_t min_size,
-                       const struct vfio_info_cap_header **cap)
+/* Where and why a chain is malformed, for messages. */
+typedef struct VFIOInfoCapFault {
+    uint64_t offset;    /* the offset that could not be followed, or the bad capability's */
+    bool found;         /* the capability asked for is there, but bad */
+    const char *why;    /* what is wrong with the offset or the capability */
+} VFIOInfoCapFault;
+
+/* The one walker: vfio_info_cap_find, filling @fault when the chain is malformed. */
+static int vfio_info_cap_walk(const void *info, size_t info_size, uint32_t first_offset,
+                              uint16_t id, size_t min_size,
+                              const struct vfio_info_cap_header **cap,
+                              VFIOInfoCapFault *fault)
 {
     const struct vfio_info_cap_header *hdr;
     /* A capability never overlaps the two fixed words every info struct has. */
@@ -66,10 +75,21 @@ int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset
     if (min_size < sizeof(*hdr)) {
         min_size = sizeof(*hdr);
     }
+    fault->found = false;
     while (off) {
+        fault->offset = off;
         /* The kernel aligns every capability to 8: they hold u64 fields. */
-        if (off < floor || off % sizeof(uint64_t) ||
-            off + sizeof(*hdr) > info_size) {
+        if (off < floor) {
+            fault->why = off == first_offset && floor == 2 * sizeof(uint32_t)
+                         ? "is inside the info's fixed part" : "goes back into the chain";
+        } else if (off % sizeof(uint64_t)) {
+            fault->why = "is not 8-byte aligned";
+        } else if (off + sizeof(*hdr) > info_size) {
+            fault->why = "is past the end of the buffer";
+        } else {
+            fault->why = NULL;
+        }
+        if (fault->why) {
             trace_vfio_info_cap_malformed(id, off, info_size);
             return -EINVAL;
         }
@@ -80,8 +100,13 @@ int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset
              * one starts, so callers can size variable-length parts by
              * vfio_info_cap_room() without it ever being less than min_size.
              */
-            if (off + min_size > info_size ||
-                (hdr->next && hdr->next < off + min_size)) {
+            fault->found = true;
+            if (off + min_size > info_size) {
+                fault->why = "runs past the end of the buffer";
+            } else if (hdr->next && hdr->next < off + min_size) {
+                fault->why = "overlaps the next capability";
+            }
+            if (fault->why) {
                 trace_vfio_info_cap_malformed(id, off, info_size);
                 return -EINVAL;
             }
@@ -93,6 +118,15 @@ int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset
         off = hdr->next;
     }
     return -ENOENT;
+}
+
+int vfio_info_cap_find(const void *info, size_t info_size, uint32_t first_offset,
+                       uint16_t id, size_t min_size,
+                       const struct vfio_info_cap_header **cap)
+{
+    VFIOInfoCapFault fault;
+
+    return vfio_info_cap_walk(info, info_size, first_offset, id, min_size, cap, &fault);
 }
 
 size_t vfio_info_cap_room(const void *info, size_t info_size,
@@ -117,7 +151,8 @@ static bool vfio_iommu_info_parse_iova_ranges(const struct vfio_iommu_type1_info
 
     if (cap->nr_iovas == 0 ||
         cap->nr_iovas > (room - sizeof(*cap)) / sizeof(struct vfio_iova_range)) {
-        error_setg(errp, "IOVA range capability holds %u ranges in %zu bytes",
+        error_setg(errp, "IOMMU info: the IOVA range capability at offset 0x%zx holds %u "
+                   "ranges in %zu bytes", (size_t)((const char *)hdr - (const char *)info),
                    cap->nr_iovas, room);
         return false;
     }
@@ -126,8 +161,8 @@ static bool vfio_iommu_info_parse_iova_ranges(const struct vfio_iommu_type1_info
         Range *range;
 
         if (r->start > r->end || (i > 0 && r->start <= prev_end)) {
-            error_setg(errp, "IOVA range %u [0x%" PRIx64 ", 0x%" PRIx64 "] is "
-                       "empty, overlapping or out of order", i,
+            error_setg(errp, "IOMMU info: the IOVA range capability's range %u [0x%" PRIx64
+                       ", 0x%" PRIx64 "] is empty, overlapping or out of order", i,
                        (uint64_t)r->start, (uint64_t)r->end);
             return false;
         }
@@ -140,12 +175,38 @@ static bool vfio_iommu_info_parse_iova_ranges(const struct vfio_iommu_type1_info
     return true;
 }
 
+/*
+ * Find type1 capability @id (called @name in messages) in @info; false
+ * with errp set, naming the capability, the offset and the fault, when the
+ * chain is malformed.  *@hdr is NULL when the capability is absent.
+ */
+static bool vfio_iommu_info_cap(const struct vfio_iommu_type1_info *info, size_t size,
+                                uint16_t id, const char *name, size_t min_size,
+                                const struct vfio_info_cap_header **hdr, Error **errp)
+{
+    VFIOInfoCapFault fault;
+    int ret = vfio_info_cap_walk(info, size, info->cap_offset, id, min_size, hdr, &fault);
+
+    if (ret != -EINVAL) {
+        return true;
+    }
+    if (fault.found) {
+        error_setg(errp, "IOMMU info: the %s capability at offset 0x%" PRIx64 " %s "
+                   "(%zu bytes of info, the capability needs %zu)", name, fault.offset,
+                   fault.why, size, min_size);
+    } else {
+        error_setg(errp, "IOMMU info: malformed capability chain while looking for the %s "
+                   "capability: offset 0x%" PRIx64 " %s (%zu bytes of info)", name,
+                   fault.offset, fault.why, size);
+    }
+    return false;
+}
+
 bool vfio_iommu_info_parse(const struct vfio_iommu_type1_info *info, size_t size,
                            VFIOIOMMUInfo *out, Error **errp)
 {
     const struct vfio_info_cap_header *hdr;
     uint64_t host_page = qemu_real_host_page_size();
-    int ret;
 
     memset(out, 0, sizeof(*out));
     out->dma_max_mappings = VFIO_DEFAULT_DMA_MAX_MAPPINGS;
@@ -163,31 +224,30 @@ bool vfio_iommu_info_parse(const struct vfio_iommu_type1_info *info, size_t size
         return true;
     }
 
-    ret = vfio_info_cap_find(info, size, info->cap_offset,
-                             VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
-                             sizeof(struct vfio_iommu_type1_info_cap_iova_range), &hdr);
-    if (ret == 0) {
-        if (!vfio_iommu_info_parse_iova_ranges(info, size, hdr, out, errp)) {
-            goto fail;
-        }
-    } else if (ret != -ENOENT) {
-        goto malformed;
+    if (!vfio_iommu_info_cap(info, size, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, "IOVA range",
+                             sizeof(struct vfio_iommu_type1_info_cap_iova_range), &hdr,
+                             errp)) {
+        goto fail;
+    }
+    if (hdr && !vfio_iommu_info_parse_iova_ranges(info, size, hdr, out, errp)) {
+        goto fail;
     }
 
-    ret = vfio_info_cap_find(info, size, info->cap_offset,
-                             VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
-                             sizeof(struct vfio_iommu_type1_info_dma_avail), &hdr);
-    if (ret == 0) {
+    if (!vfio_iommu_info_cap(info, size, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, "DMA avail",
+                             sizeof(struct vfio_iommu_type1_info_dma_avail), &hdr, errp)) {
+        goto fail;
+    }
+    if (hdr) {
         out->dma_max_mappings = ((const struct vfio_iommu_type1_info_dma_avail *)hdr)->avail;
         out->dma_avail_reported = true;
-    } else if (ret != -ENOENT) {
-        goto malformed;
     }
 
-    ret = vfio_info_cap_find(info, size, info->cap_offset,
-                             VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
-                             sizeof(struct vfio_iommu_type1_info_cap_migration), &hdr);
-    if (ret == 0) {
+    if (!vfio_iommu_info_cap(info, size, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, "migration",
+                             sizeof(struct vfio_iommu_type1_info_cap_migration), &hdr,
+                             errp)) {
+        goto fail;
+    }
+    if (hdr) {
         const struct vfio_iommu_type1_info_cap_migration *mig = (const void *)hdr;
 
         out->dirty_pgsizes = mig->pgsize_bitmap;
@@ -195,16 +255,12 @@ bool vfio_iommu_info_parse(const struct vfio_iommu_type1_info *info, size_t size
         /* Dirty bitmaps come in host pages; any other granule is unusable. */
         out->dirty_pages_supported = (mig->pgsize_bitmap & host_page) != 0 &&
                                      mig->max_dirty_bitmap_size > 0;
-    } else if (ret != -ENOENT) {
-        goto malformed;
     }
     trace_vfio_iommu_info_parsed(out->iova_pgsizes, out->dma_max_mappings,
                                  out->dirty_pages_supported,
                                  out->max_dirty_bitmap_size);
     return true;
 
-malformed:
-    error_setg(errp, "IOMMU info capability chain is malformed");
 fail:
     vfio_iommu_info_clear(out);
     return false;

@@ -68,8 +68,10 @@ typedef struct VFIOIOMMUInfo {
 #define VFIO_DEFAULT_DMA_MAX_MAPPINGS   65535
 
 /*
- * Parse a type1 info buffer of @size bytes.  A malformed capability is an
- * error naming the capability; a missing one takes its documented default.
+ * Parse a type1 info buffer of @size bytes.  A malformed capability or
+ * chain is an error naming the capability (IOVA range, DMA avail,
+ * migration) being read or looked for, the offset at fault and what is
+ * wrong there; a missing capability takes its documented default.
  */
 bool vfio_iommu_info_parse(const struct vfio_iommu_type1_info *info, size_t size,
                            VFIOIOMMUInfo *out, Error **errp);

@@ -125,6 +125,16 @@ static void test_parse_migration_cap_without_host_page(void)
     g_assert_cmphex(out.dirty_pgsizes, ==, 0x200000);
 }
 
+/* *@errp is set and its message is @expected (g_free'd); the error is freed. */
+static void assert_error_is(Error **errp, char *expected)
+{
+    g_assert_nonnull(*errp);
+    g_assert_cmpstr(error_get_pretty(*errp), ==, expected);
+    g_free(expected);
+    error_free(*errp);
+    *errp = NULL;
+}
+
 static void test_cap_find_loop_refused(void)
 {
     InfoBuilder b;
@@ -164,7 +174,71 @@ static void test_cap_overlapping_next_refused(void)
                                        VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
                                        sizeof(*iova), &cap), ==, -EINVAL);
     g_assert_false(vfio_iommu_info_parse(info, b.used, &out, &err));
-    error_free_or_abort(&err);
+    assert_error_is(&err, g_strdup_printf("IOMMU info: the IOVA range capability at offset "
+                                          "0x%x overlaps the next capability (%zu bytes of "
+                                          "info, the capability needs %zu)",
+                                          info->cap_offset, b.used, sizeof(*iova)));
+}
+
+/*
+ * A broken chain names the capability being looked for and the offset at
+ * fault; a capability found but truncated names itself.
+ */
+static void test_parse_malformed_names_cap_and_offset(void)
+{
+    InfoBuilder b;
+    struct vfio_iommu_type1_info *info;
+    struct vfio_iommu_type1_info_cap_iova_range *iova;
+    struct vfio_iommu_type1_info_dma_avail *avail;
+    struct vfio_iommu_type1_info_cap_migration *mig;
+    struct vfio_info_cap_header *other;
+    VFIOIOMMUInfo out;
+    Error *err = NULL;
+
+    /*
+     * IOVA range (parsed fine), then a capability we do not know whose next
+     * goes back to the first: found while looking for DMA avail.
+     */
+    info = builder_init(&b, VFIO_IOMMU_INFO_CAPS);
+    iova = builder_add_cap(&b, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1,
+                           sizeof(*iova) + sizeof(struct vfio_iova_range));
+    iova->nr_iovas = 1;
+    iova->iova_ranges[0].end = 0xfff;
+    other = builder_add_cap(&b, 99, 1, 16);
+    other->next = info->cap_offset;
+    g_assert_false(vfio_iommu_info_parse(info, b.used, &out, &err));
+    assert_error_is(&err, g_strdup_printf("IOMMU info: malformed capability chain while "
+                                          "looking for the DMA avail capability: offset "
+                                          "0x%x goes back into the chain (%zu bytes of info)",
+                                          info->cap_offset, b.used));
+    g_assert_null(out.iova_ranges);
+
+    /* A misaligned next. */
+    other->next = (uint8_t *)other - b.buf + 20;
+    g_assert_false(vfio_iommu_info_parse(info, b.used, &out, &err));
+    assert_error_is(&err, g_strdup_printf("IOMMU info: malformed capability chain while "
+                                          "looking for the DMA avail capability: offset "
+                                          "0x%x is not 8-byte aligned (%zu bytes of info)",
+                                          other->next, b.used));
+
+    /* DMA avail, cut short by the buffer: it names itself. */
+    info = builder_init(&b, VFIO_IOMMU_INFO_CAPS);
+    avail = builder_add_cap(&b, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1, sizeof(*avail));
+    g_assert_false(vfio_iommu_info_parse(info, b.used - 2, &out, &err));
+    assert_error_is(&err, g_strdup_printf("IOMMU info: the DMA avail capability at offset "
+                                          "0x%x runs past the end of the buffer (%zu bytes "
+                                          "of info, the capability needs %zu)",
+                                          info->cap_offset, b.used - 2, sizeof(*avail)));
+
+    /* Migration, likewise. */
+    info = builder_init(&b, VFIO_IOMMU_INFO_CAPS);
+    mig = builder_add_cap(&b, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1, sizeof(*mig));
+    g_assert_false(vfio_iommu_info_parse(info, b.used - 8, &out, &err));
+    assert_error_is(&err, g_strdup_printf("IOMMU info: the migration capability at offset "
+                                          "0x%x runs past the end of the buffer (%zu bytes "
+                                          "of info, the capability needs %zu)",
+                                          info->cap_offset, b.used - 8, sizeof(*mig)));
+    (void)mig;
 }
 
 static void test_cap_find_bounds(void)
@@ -256,6 +330,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/info/cap-chain-bounds", test_cap_find_bounds);
     g_test_add_func("/vfio/info/cap-overlapping-next-refused",
                     test_cap_overlapping_next_refused);
+    g_test_add_func("/vfio/info/malformed-names-cap-and-offset",
+                    test_parse_malformed_names_cap_and_offset);
     g_test_add_func("/vfio/info/iova-ranges-malformed-refused",
                     test_parse_iova_ranges_malformed);
     g_test_add_func("/vfio/info/short-buffer", test_parse_short_buffer);
