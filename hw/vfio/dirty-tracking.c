@@ -270,8 +270,12 @@ bool vfio_listener_log_global_start(MemoryListener *listener, Error **errp)
     VFIODirtyTrackingMode mode = VFIO_DIRTY_TRACKING_ALL_DIRTY;
     int ret;
 
+    /*
+     * The memory core pairs log_global_start and log_global_stop per
+     * listener (further reasons to track only add bits), so there is no
+     * nesting to count: a start while tracking is a no-op.
+     */
     if (ls->mode != VFIO_DIRTY_TRACKING_NONE) {
-        bcontainer->dirty_tracking_users++;
         return true;
     }
     vfio_devices_probe_dma_logging(bcontainer);
@@ -302,7 +306,6 @@ bool vfio_listener_log_global_start(MemoryListener *listener, Error **errp)
     ls->mode = mode;
     ls->sync_queries = 0;
     ls->dirty_pages_reported = 0;
-    bcontainer->dirty_tracking_users = 1;
     trace_vfio_dirty_tracking_start(vfio_dirty_tracking_mode_name(mode),
                                     g_list_length(bcontainer->device_list),
                                     bcontainer->dirty_pages_supported);
@@ -335,7 +338,6 @@ void vfio_dirty_tracking_stop(VFIOContainerBase *bcontainer)
     ls->nr_log_ranges = 0;
     g_clear_pointer(&ls->sync_bitmap, g_free);
     ls->sync_bitmap_bits = 0;
-    bcontainer->dirty_tracking_users = 0;
 }
 
 void vfio_listener_log_global_stop(MemoryListener *listener)

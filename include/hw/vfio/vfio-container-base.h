@@ -84,7 +84,6 @@ struct VFIOContainerBase {
 
     /* Dirty tracking state (hw/vfio/dirty-tracking.c) */
     bool dirty_pages_started;       /* the IOMMU's own tracking is running */
-    unsigned int dirty_tracking_users; /* log_global_start nesting */
 
     /*
      * Listener errors after the first commit cannot fail a device realize;
