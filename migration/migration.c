@@ -262,6 +262,19 @@ static void migrate_set_error(MigrationState *s, Error *err)
     error_free(err);
 }
 
+void migration_fail(Error *err)
+{
+    if (!migration_is_running()) {
+        error_free(err);
+        return;
+    }
+    migrate_set_error(&current_migration, err);
+    if (current_migration.to_dst) {
+        /* Wake a thread blocked writing: the stream is void now. */
+        qemu_file_shutdown(current_migration.to_dst);
+    }
+}
+
 bool migration_should_stop(void)
 {
     MigrationState *s = &current_migration;

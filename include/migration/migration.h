@@ -69,6 +69,13 @@ bool migrate_add_blocker(Error **reasonp, Error **errp);
 /* Remove and free the blocker; *@reasonp becomes NULL.  NULL/unset is fine. */
 void migrate_del_blocker(Error **reasonp);
 
+/*
+ * A device could not follow the VM during an outgoing migration (a VFIO
+ * state change refused in a VM change handler): fail the migration with
+ * @err (taken; freed when no migration runs).  BQL.
+ */
+void migration_fail(Error *err);
+
 /* ---- capabilities and parameters (QMP migrate-set-*) ---- */
 
 /* The switchover-ack capability is on. */
