@@ -380,7 +380,8 @@ static bool qemu_vfio_init_bar(QEMUVFIOState *s, int index, Error **errp)
 
 static bool qemu_vfio_init_device(QEMUVFIOState *s, Error **errp)
 {
-    struct vfio_device_info dev_info = { .argsz = sizeof(dev_info) };
+    struct vfio_device_info arg = { .argsz = sizeof(arg) };
+    g_autofree struct vfio_device_info *dev_info = NULL;
     struct vfio_region_info *cfg;
     size_t size;
     uint16_t cmd;
@@ -392,18 +393,21 @@ static bool qemu_vfio_init_device(QEMUVFIOState *s, Error **errp)
                          s->name, s->group_id);
         return false;
     }
-    if (ioctl(s->device, VFIO_DEVICE_GET_INFO, &dev_info) < 0) {
-        error_setg_errno(errp, errno, "vfio %s: cannot get the device info", s->name);
+    /* The argsz protocol: newer kernels append capabilities to the device info. */
+    ret = vfio_info_ioctl(s->device, VFIO_DEVICE_GET_INFO, &arg, sizeof(arg),
+                          (void **)&dev_info, &size);
+    if (ret) {
+        error_setg_errno(errp, -ret, "vfio %s: cannot get the device info", s->name);
         return false;
     }
-    if (!(dev_info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-        dev_info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
+    if (!(dev_info->flags & VFIO_DEVICE_FLAGS_PCI) ||
+        dev_info->num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
         error_setg(errp, "vfio %s: not a PCI device (flags 0x%x, %u regions)", s->name,
-                   dev_info.flags, dev_info.num_regions);
+                   dev_info->flags, dev_info->num_regions);
         return false;
     }
-    s->num_irqs = dev_info.num_irqs;
-    s->can_reset = dev_info.flags & VFIO_DEVICE_FLAGS_RESET;
+    s->num_irqs = dev_info->num_irqs;
+    s->can_reset = dev_info->flags & VFIO_DEVICE_FLAGS_RESET;
 
     cfg = qemu_vfio_region_info(s, VFIO_PCI_CONFIG_REGION_INDEX, &size, errp);
     if (!cfg) {
@@ -649,7 +653,9 @@ void qemu_vfio_pci_disable_irq(QEMUVFIOState *s)
 bool qemu_vfio_pci_init_irq(QEMUVFIOState *s, EventNotifier *e, int irq_type,
                             Error **errp)
 {
-    struct vfio_irq_info info = { .argsz = sizeof(info) };
+    struct vfio_irq_info arg = { .argsz = sizeof(arg) };
+    g_autofree struct vfio_irq_info *info = NULL;
+    size_t size;
     int ret;
 
     if (irq_type != VFIO_PCI_INTX_IRQ_INDEX && irq_type != VFIO_PCI_MSI_IRQ_INDEX &&
@@ -658,16 +664,19 @@ bool qemu_vfio_pci_init_irq(QEMUVFIOState *s, EventNotifier *e, int irq_type,
                    irq_type);
         return false;
     }
-    info.index = irq_type;
-    if (ioctl(s->device, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0) {
-        error_setg_errno(errp, errno, "vfio %s: cannot get the %s IRQ info", s->name,
+    /* No capabilities today, but the same argsz protocol and the same code path. */
+    arg.index = irq_type;
+    ret = vfio_info_ioctl(s->device, VFIO_DEVICE_GET_IRQ_INFO, &arg, sizeof(arg),
+                          (void **)&info, &size);
+    if (ret) {
+        error_setg_errno(errp, -ret, "vfio %s: cannot get the %s IRQ info", s->name,
                          qemu_vfio_irq_name(irq_type));
         return false;
     }
-    if (!(info.flags & VFIO_IRQ_INFO_EVENTFD) || info.count < 1) {
+    if (!(info->flags & VFIO_IRQ_INFO_EVENTFD) || info->count < 1) {
         error_setg(errp, "vfio %s: the device has no %s interrupt that signals an "
                    "eventfd (count %u, flags 0x%x)", s->name,
-                   qemu_vfio_irq_name(irq_type), info.count, info.flags);
+                   qemu_vfio_irq_name(irq_type), info->count, info->flags);
         return false;
     }
     if (s->irq_index >= 0 && s->irq_index != irq_type) {
