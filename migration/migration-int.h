@@ -56,6 +56,7 @@ typedef struct MigrationParameters {
     uint64_t downtime_limit_ms;     /* longest acceptable stop, ms (300) */
     uint64_t max_bandwidth;         /* bytes/s while the VM runs (128 MiB/s) */
     bool x_needed_bytes;            /* count what a perfect tracker would send */
+    bool x_vfio_dma_logging;        /* VFIO devices may log their DMA (else the IOMMU tracks) */
 } MigrationParameters;
 
 typedef struct MigrationCapabilities {

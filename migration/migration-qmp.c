@@ -2,7 +2,8 @@
  * QMP commands of migration (docs/migration.md):
  *   migrate {"uri"}            migrate_cancel              migrate-continue {"state"}
  *   migrate-incoming {"uri"}   query-migrate
- *   migrate-set-parameters {"downtime-limit", "max-bandwidth", "x-needed-bytes"}
+ *   migrate-set-parameters {"downtime-limit", "max-bandwidth", "x-needed-bytes",
+ *                           "x-vfio-dma-logging"}
  *   query-migrate-parameters
  *   migrate-set-capabilities {"capabilities": [{"capability", "state"}]}
  *   query-migrate-capabilities
@@ -128,15 +129,16 @@ static bool qmp_query_migrate(JsonObject *args, JsonNode **ret, Error **errp)
 static bool qmp_migrate_set_parameters(JsonObject *args, JsonNode **ret, Error **errp)
 {
     static const char *const allowed[] = {
-        "downtime-limit", "max-bandwidth", "x-needed-bytes", NULL
+        "downtime-limit", "max-bandwidth", "x-needed-bytes", "x-vfio-dma-logging", NULL
     };
-    bool has_downtime, has_bw, has_needed, needed = false;
+    bool has_downtime, has_bw, has_needed, needed = false, has_logging, logging = true;
     int64_t downtime = 0, bw = 0;
 
     if (!qmp_check_args(args, allowed, NULL, errp) ||
         !qmp_arg_int(args, "downtime-limit", &has_downtime, &downtime, errp) ||
         !qmp_arg_int(args, "max-bandwidth", &has_bw, &bw, errp) ||
-        !qmp_arg_bool(args, "x-needed-bytes", &has_needed, &needed, errp)) {
+        !qmp_arg_bool(args, "x-needed-bytes", &has_needed, &needed, errp) ||
+        !qmp_arg_bool(args, "x-vfio-dma-logging", &has_logging, &logging, errp)) {
         return false;
     }
     if (has_downtime && (downtime < 0 || downtime > MAX_DOWNTIME_MS)) {
@@ -149,8 +151,9 @@ static bool qmp_migrate_set_parameters(JsonObject *args, JsonNode **ret, Error *
                    "bytes per second (0: no limit)");
         return false;
     }
-    if (has_needed && migration_is_running()) {
-        error_setg(errp, "Parameter 'x-needed-bytes' cannot change during a migration");
+    if ((has_needed || has_logging) && migration_is_running()) {
+        error_setg(errp, "Parameter '%s' cannot change during a migration",
+                   has_needed ? "x-needed-bytes" : "x-vfio-dma-logging");
         return false;
     }
     /* The migration thread reads these as it goes: new values apply at once. */
@@ -162,6 +165,9 @@ static bool qmp_migrate_set_parameters(JsonObject *args, JsonNode **ret, Error *
     }
     if (has_needed) {
         migrate_params.x_needed_bytes = needed;
+    }
+    if (has_logging) {
+        migrate_params.x_vfio_dma_logging = logging;
     }
     return true;
 }
@@ -178,6 +184,7 @@ static bool qmp_query_migrate_parameters(JsonObject *args, JsonNode **ret, Error
     json_object_set_int_member(p, "downtime-limit", migrate_params.downtime_limit_ms);
     json_object_set_int_member(p, "max-bandwidth", migrate_params.max_bandwidth);
     json_object_set_boolean_member(p, "x-needed-bytes", migrate_params.x_needed_bytes);
+    json_object_set_boolean_member(p, "x-vfio-dma-logging", migrate_params.x_vfio_dma_logging);
     *ret = object_node(p);
     return true;
 }

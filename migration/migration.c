@@ -74,6 +74,7 @@ MigrationStats mig_stats;
 MigrationParameters migrate_params = {
     .downtime_limit_ms = 300,
     .max_bandwidth = 128 * MiB,
+    .x_vfio_dma_logging = true,
 };
 MigrationCapabilities migrate_caps = {
     .return_path = true,
@@ -231,6 +232,11 @@ void migration_call_info_providers(const char *key, JsonObject *obj)
 bool migrate_switchover_ack(void)
 {
     return migrate_caps.switchover_ack;
+}
+
+bool migrate_vfio_dma_logging(void)
+{
+    return migrate_params.x_vfio_dma_logging;
 }
 
 void mig_stats_account_section(const char *stats_class, uint64_t bytes)

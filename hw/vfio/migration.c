@@ -79,6 +79,15 @@ typedef struct VFIOMigration {
     VMChangeStateEntry *vm_prepare_start;   /* priority -1 */
     MigrationNotifier notifier;
     VFIODirtyTrackingMode tracking_mode;    /* what the container used at setup */
+    /*
+     * Parameter x-vfio-dma-logging=false: during the migration the device's
+     * transport answers DMA logging requests with ENOTTY, so the container
+     * tracks with the IOMMU.  @io_ops_nolog is that transport, @saved_io_ops
+     * and @saved_dirty_pages_supported what to restore afterwards.
+     */
+    VFIODeviceIOOps io_ops_nolog;
+    const VFIODeviceIOOps *saved_io_ops;
+    bool saved_dirty_pages_supported;
     uint64_t bytes;                 /* data_fd bytes carried (either direction) */
 } VFIOMigration;
 
@@ -843,11 +852,60 @@ static void vfio_vmstate_change(void *opaque, bool running, RunState state)
     }
 }
 
-/* A failed or cancelled migration: the device resumes what the VM does. */
+/* x-vfio-dma-logging=false: the device "cannot" log its DMA. */
+static int vfio_device_feature_nolog(VFIODevice *vbasedev, struct vfio_device_feature *feature)
+{
+    VFIOMigration *m = vfio_migration_find(vbasedev);
+
+    switch (feature->flags & VFIO_DEVICE_FEATURE_MASK) {
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+    case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+        return -ENOTTY;
+    }
+    return m->saved_io_ops->device_feature(vbasedev, feature);
+}
+
+static void vfio_migration_dma_logging_off(VFIOMigration *m)
+{
+    VFIODevice *vbasedev = m->vbasedev;
+
+    m->saved_io_ops = vbasedev->io_ops;
+    m->saved_dirty_pages_supported = vbasedev->dirty_pages_supported;
+    m->io_ops_nolog = *vbasedev->io_ops;
+    m->io_ops_nolog.device_feature = vfio_device_feature_nolog;
+    vbasedev->io_ops = &m->io_ops_nolog;
+    vbasedev->dirty_pages_supported = false;
+    trace_vfio_migration_dma_logging(vbasedev->name, false);
+}
+
+static void vfio_migration_dma_logging_restore(VFIOMigration *m)
+{
+    if (m->saved_io_ops) {
+        m->vbasedev->io_ops = m->saved_io_ops;
+        m->vbasedev->dirty_pages_supported = m->saved_dirty_pages_supported;
+        m->saved_io_ops = NULL;
+        trace_vfio_migration_dma_logging(m->vbasedev->name, true);
+    }
+}
+
+/*
+ * Migration events: at setup (before RAM starts dirty tracking) apply
+ * x-vfio-dma-logging; at the end restore it; a failed or cancelled
+ * migration also brings the device back to what the VM does.
+ */
 static void vfio_migration_notify(MigrationNotifier *n, MigrationEventType event)
 {
     VFIOMigration *m = container_of(n, VFIOMigration, notifier);
 
+    if (event == MIG_EVENT_SETUP) {
+        if (!migrate_vfio_dma_logging()) {
+            vfio_migration_dma_logging_off(m);
+        }
+        return;
+    }
+    /* Tracking stopped in the save cleanup that ran before this. */
+    vfio_migration_dma_logging_restore(m);
     if (event != MIG_EVENT_FAILED) {
         return;
     }
@@ -1034,6 +1092,7 @@ void vfio_migration_exit(VFIODevice *vbasedev)
     }
     trace_vfio_migration_exit(vbasedev->name, m->registered);
     if (m->registered) {
+        vfio_migration_dma_logging_restore(m);
         migration_remove_notifier(&m->notifier);
         qemu_del_vm_change_state_handler(m->vm_prepare_stop);
         qemu_del_vm_change_state_handler(m->vm_change);

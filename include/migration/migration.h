@@ -80,6 +80,13 @@ void migration_fail(Error *err);
 
 /* The switchover-ack capability is on. */
 bool migrate_switchover_ack(void);
+/*
+ * Parameter x-vfio-dma-logging (default true): VFIO devices may track
+ * their own DMA.  False makes the containers use the IOMMU's tracking
+ * during the migration (QEMU's vfio-pci x-device-dirty-page-tracking=off,
+ * for every device at once): for benchmarks and tests of that mode.
+ */
+bool migrate_vfio_dma_logging(void);
 
 /* ---- notifiers ---- */
 
