@@ -30,6 +30,13 @@ extra="
 tests/unit/vfio-helpers/test-vfio-helpers-edu
 tests/unit/vfio-helpers/test-vfio-helpers
 tests/qtest/test-vfio-pci
+tests/unit/vfio/test-hw-vfio-attach
+tests/unit/vfio/test-hw-vfio-container
+tests/unit/vfio/test-hw-vfio-device
+tests/unit/vfio/test-hw-vfio-rollback
+tests/unit/vfio/test-vfio-listener
+tests/unit/vfio/test-vfio-discard
+tests/unit/vfio/test-vfio-dirty-tracking
 "
 set --
 for p in $extra; do

@@ -1,7 +1,9 @@
 /*
- * The legacy container backend over vfio-sim: IOMMU type selection,
- * GET_INFO, DMA map/unmap with the kernel quirks, dirty tracking, RAM
- * discard, and the backend-neutral helpers.
+ * The legacy container backend: IOMMU type selection, GET_INFO, DMA
+ * map/unmap with the kernel quirks, dirty tracking, RAM discard, and the
+ * backend-neutral helpers.  On vfio-sim and on a real kernel (the device
+ * from APERTURE_VFIO_DEVICE, the IOMMU's defaults); other IOMMU set-ups,
+ * old kernels' quirks and injected faults skip there as sim-only.
  */
 #include "vfio-sim-test.h"
 #include "qemu/range.h"
@@ -20,14 +22,21 @@ typedef struct Fixture {
     VFIOContainerBase *bc;
 } Fixture;
 
-static void fixture_setup(Fixture *f, const char *topology)
+/*
+ * Attach the device under test.  With @sim_only_why the test needs vfio-sim
+ * (its @topology, faults or counters) and skips elsewhere; false: skipped.
+ */
+static bool fixture_setup(Fixture *f, const char *topology, const char *sim_only_why)
 {
-    sim_load(topology);
+    if (sim_only_why ? !test_start_sim(topology, sim_only_why) : !test_start()) {
+        return false;
+    }
     test_guest_init(&f->g, "guest");
     leak_check_begin(&f->lc);
-    attach_ok(&f->dev, EDU1, &f->g);
+    attach_ok(&f->dev, test_edu(), &f->g);
     f->bc = f->dev.bcontainer;
     f->container = vfio_container_from_base(f->bc);
+    return true;
 }
 
 static void fixture_teardown(Fixture *f)
@@ -89,7 +98,9 @@ static void test_iommu_type_prefers_type1v2(void)
 {
     Fixture f;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
     g_assert_cmpuint(f.container->iommu_type, ==, VFIO_TYPE1v2_IOMMU);
     g_assert_true(f.container->unmap_all_supported);
     fixture_teardown(&f);
@@ -99,7 +110,10 @@ static void test_iommu_type_falls_back_to_type1(void)
 {
     Fixture f;
 
-    fixture_setup(&f, "[iommu]\nextensions=TYPE1\n");
+    if (!fixture_setup(&f, "[iommu]\nextensions=TYPE1\n",
+                       "an IOMMU that offers TYPE1 without TYPE1v2")) {
+        return;
+    }
     g_assert_cmpuint(f.container->iommu_type, ==, VFIO_TYPE1_IOMMU);
     g_assert_false(f.container->unmap_all_supported);
     fixture_teardown(&f);
@@ -110,7 +124,9 @@ static void test_get_info_parsed(void)
     Fixture f;
     const Range *r;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
     /* What Linux 6.12 reported on the rig (RIG-FACTS.md). */
     g_assert_cmphex(f.bc->pgsizes, ==, 0x40201000);
     g_assert_cmpuint(vfio_container_min_pagesize(f.bc), ==, 4096);
@@ -133,9 +149,12 @@ static void test_get_info_configured(void)
     Fixture f;
     const Range *r;
 
-    fixture_setup(&f, "[iommu]\niova-ranges=0x0-0x3fffffff;0x100000000-0x1ffffffff\n"
-                      "pgsizes=0x201000\ndma-entry-limit=100\n"
-                      "migration-pgsize-bitmap=0x200000\n");
+    if (!fixture_setup(&f, "[iommu]\niova-ranges=0x0-0x3fffffff;0x100000000-0x1ffffffff\n"
+                           "pgsizes=0x201000\ndma-entry-limit=100\n"
+                           "migration-pgsize-bitmap=0x200000\n",
+                       "an IOMMU with other IOVA ranges, page sizes and limits")) {
+        return;
+    }
     g_assert_cmphex(f.bc->pgsizes, ==, 0x201000);
     g_assert_cmpuint(g_list_length(f.bc->iova_ranges), ==, 2);
     r = f.bc->iova_ranges->next->data;
@@ -151,7 +170,9 @@ static void test_iova_range_valid(void)
 {
     Fixture f;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
     g_assert_true(vfio_container_iova_range_valid(f.bc, 0, 4096));
     g_assert_true(vfio_container_iova_range_valid(f.bc, 0xfedff000, 0x1000));
     g_assert_false(vfio_container_iova_range_valid(f.bc, 0xfedff000, 0x2000));
@@ -169,10 +190,13 @@ static void test_iova_range_valid(void)
 static void test_map_unmap(void)
 {
     Fixture f;
-    void *buf = test_buffer(64 * KiB);
+    void *buf;
     hwaddr iova = 0x10000000;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
+    buf = test_buffer(64 * KiB);
     g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 64 * KiB, buf, false), ==, 0);
     g_assert_cmpuint(vfio_container_dma_mappings(f.bc), ==, 2);
     /* The kernel has it: mapping it again overlaps. */
@@ -197,10 +221,13 @@ static void test_map_unmap(void)
 static void test_map_readonly(void)
 {
     Fixture f;
-    void *buf = test_buffer(4096);
+    void *buf;
     const DMAMap *m;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
+    buf = test_buffer(4096);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 4096, buf, true), ==, 0);
     m = iova_tree_find_address(f.bc->mappings, 0x20000000);
     g_assert_nonnull(m);
@@ -214,9 +241,12 @@ static void test_map_readonly(void)
 static void test_map_ebusy_retried_once(void)
 {
     Fixture f;
-    void *buf = test_buffer(4096);
+    void *buf;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, "injected EBUSY and ENOSPC on MAP_DMA")) {
+        return;
+    }
+    buf = test_buffer(4096);
     /* The next MAP_DMA fails with EBUSY: the backend unmaps and maps again. */
     sim_fault("map-ebusy-at=1");
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 4096, buf, false), ==, 0);
@@ -242,12 +272,15 @@ static void test_map_ebusy_retried_once(void)
 static void test_map_ebusy_over_mapping_replaces_it(void)
 {
     Fixture f;
-    uint8_t *buf = test_buffer(2 * 4096);
+    uint8_t *buf;
     hwaddr iova = 0x20000000;
     uint32_t before;
     const DMAMap *m;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, "EBUSY on an overlapping MAP_DMA (early type1)")) {
+        return;
+    }
+    buf = test_buffer(2 * 4096);
     before = vfio_container_dma_mappings(f.bc);
     g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf, false), ==, 0);
     sim_fault("map-overlap-ebusy=1");
@@ -272,11 +305,15 @@ static void test_map_ebusy_over_mapping_replaces_it(void)
 static void test_map_ebusy_failed_retry_forgets_unmapped(void)
 {
     Fixture f;
-    uint8_t *buf = test_buffer(2 * 4096);
+    uint8_t *buf;
     hwaddr iova = 0x20000000;
     uint32_t before;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL,
+                       "EBUSY on an overlapping MAP_DMA (early type1) and injected ENOSPC")) {
+        return;
+    }
+    buf = test_buffer(2 * 4096);
     before = vfio_container_dma_mappings(f.bc);
     g_assert_cmpint(vfio_container_dma_map(f.bc, iova, 4096, buf, false), ==, 0);
     /* MAP over it: EBUSY (not counted); UNMAP; MAP again: the first counted, ENOSPC. */
@@ -295,10 +332,14 @@ static void test_map_ebusy_failed_retry_forgets_unmapped(void)
 static void test_map_budget_enospc(void)
 {
     Fixture f;
-    void *buf = test_buffer(4 * 4096);
+    void *buf;
 
     /* Room for the guest RAM and two more. */
-    fixture_setup(&f, "[iommu]\ndma-entry-limit=3\n");
+    if (!fixture_setup(&f, "[iommu]\ndma-entry-limit=3\n",
+                       "a DMA-mapping limit of 3 (dma_entry_limit)")) {
+        return;
+    }
+    buf = test_buffer(4 * 4096);
     g_assert_cmpuint(f.bc->dma_max_mappings, ==, 3);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 4096, buf, false), ==, 0);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20001000, 4096, buf, false), ==, 0);
@@ -311,11 +352,15 @@ static void test_map_budget_enospc(void)
 static void test_unmap_overflow_quirk(void)
 {
     Fixture f;
-    void *buf = test_buffer(4096);
+    void *buf;
     hwaddr top = (1ULL << 48) - 4096;
 
     /* A 4.15-5.0 kernel without UNMAP_ALL: unmapping up to 2^64 is EINVAL. */
-    fixture_setup(&f, "[iommu]\nextensions=TYPE1v2;TYPE1\nquirk-unmap-overflow=true\n");
+    if (!fixture_setup(&f, "[iommu]\nextensions=TYPE1v2;TYPE1\nquirk-unmap-overflow=true\n",
+                       "the unmap overflow quirk of Linux 4.15-5.0")) {
+        return;
+    }
+    buf = test_buffer(4096);
     g_assert_false(f.container->unmap_all_supported);
     g_assert_cmpint(vfio_container_dma_map(f.bc, top, 4096, buf, false), ==, 0);
     /* Everything from @top to the end of the address space. */
@@ -336,10 +381,14 @@ static void test_unmap_overflow_quirk(void)
 static void test_type1_v1_unmap_semantics(void)
 {
     Fixture f;
-    void *buf = test_buffer(4 * 4096);
+    void *buf;
 
     /* Type1 (v1) unmaps whole mappings, and none when the range starts inside one. */
-    fixture_setup(&f, "[iommu]\nextensions=TYPE1;UNMAP_ALL\n");
+    if (!fixture_setup(&f, "[iommu]\nextensions=TYPE1;UNMAP_ALL\n",
+                       "an IOMMU that offers type1 v1 only")) {
+        return;
+    }
+    buf = test_buffer(4 * 4096);
     g_assert_cmpuint(f.container->iommu_type, ==, VFIO_TYPE1_IOMMU);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 2 * 4096, buf, false), ==, 0);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20002000, 2 * 4096, buf, false), ==, 0);
@@ -363,9 +412,12 @@ static void test_type1_v1_unmap_semantics(void)
 static void test_unmap_all(void)
 {
     Fixture f;
-    void *buf = test_buffer(4096);
+    void *buf;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
+    buf = test_buffer(4096);
     g_assert_true(f.container->unmap_all_supported);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, 4096, buf, false), ==, 0);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0xfef00000, 4096, buf, true), ==, 0);
@@ -386,9 +438,12 @@ static void test_dirty_pages_ops(void)
     Fixture f;
     VFIOBitmap vbmap;
     size_t size = 16 * 4096;
-    void *buf = test_buffer(size);
+    void *buf;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
+    buf = test_buffer(size);
     g_assert_cmpint(vfio_container_dma_map(f.bc, 0x20000000, size, buf, false), ==, 0);
     g_assert_cmpint(vfio_container_iommu_set_dirty_tracking(f.bc, true), ==, 0);
     g_assert_true(f.bc->dirty_pages_started);
@@ -421,7 +476,10 @@ static void test_dirty_bitmap_too_big(void)
     uint32_t mappings;
 
     /* 8 bytes of bitmap: 64 pages per query at most. */
-    fixture_setup(&f, "[iommu]\nmax-dirty-bitmap-size=8\n");
+    if (!fixture_setup(&f, "[iommu]\nmax-dirty-bitmap-size=8\n",
+                       "a max_dirty_bitmap_size of 8 bytes")) {
+        return;
+    }
     mappings = vfio_container_dma_mappings(f.bc);
     g_assert_cmpuint(f.bc->max_dirty_bitmap_size, ==, 8);
     g_assert_cmpint(vfio_container_iommu_set_dirty_tracking(f.bc, true), ==, 0);
@@ -443,7 +501,10 @@ static void test_dirty_tracking_unsupported(void)
     Fixture f;
     VFIOBitmap vbmap;
 
-    fixture_setup(&f, "[iommu]\nmigration-pgsize-bitmap=0x200000\n");
+    if (!fixture_setup(&f, "[iommu]\nmigration-pgsize-bitmap=0x200000\n",
+                       "an IOMMU whose dirty page sizes lack the host page")) {
+        return;
+    }
     g_assert_false(f.bc->dirty_pages_supported);
     g_assert_cmpint(vfio_container_iommu_set_dirty_tracking(f.bc, true), ==, -ENOTSUP);
     g_assert_false(f.bc->dirty_pages_started);
@@ -462,7 +523,9 @@ static void test_discard_type1_uncoordinated_only(void)
 {
     Fixture f;
 
-    fixture_setup(&f, NULL);
+    if (!fixture_setup(&f, NULL, NULL)) {
+        return;
+    }
     /* Type1 follows a RamDiscardManager: coordinated discard stays possible. */
     g_assert_true(ram_block_discard_is_disabled());
     g_assert_cmpint(ram_block_discard_require(true), ==, -EBUSY);
@@ -478,13 +541,15 @@ static void test_discard_per_group_counts(void)
     LeakCheck lc;
     VFIODevice a, b;
 
-    sim_load(NULL);
+    if (!test_start_two()) {
+        return;
+    }
     test_guest_init(&g, "guest");
     leak_check_begin(&lc);
-    attach_ok(&a, EDU1, &g);
-    attach_ok(&b, EDU3, &g);
+    attach_ok(&a, test_edu(), &g);
+    attach_ok(&b, test_edu2(), &g);
     detach(&a);
-    /* Group 3 still holds its restriction. */
+    /* The second device's group still holds its restriction. */
     g_assert_true(ram_block_discard_is_disabled());
     g_assert_cmpint(ram_block_discard_require(true), ==, -EBUSY);
     detach(&b);
@@ -498,12 +563,14 @@ static void test_discard_group_opt_in(void)
     LeakCheck lc;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (!test_start()) {
+        return;
+    }
     test_guest_init(&g, "guest");
     leak_check_begin(&lc);
-    vfio_device_init(&dev, EDU1, NULL, VFIO_DEVICE_FLAGS_PCI, NULL, NULL);
+    vfio_device_init(&dev, test_edu(), NULL, VFIO_DEVICE_FLAGS_PCI, NULL, NULL);
     dev.ram_block_discard_allowed = true;
-    g_assert_true(vfio_device_attach(EDU1, &dev, &g.as, &error_abort));
+    g_assert_true(vfio_device_attach(test_edu(), &dev, &g.as, &error_abort));
     g_assert_true(dev.group->ram_block_discard_allowed);
     g_assert_false(ram_block_discard_is_disabled());
     g_assert_cmpint(ram_block_discard_require(true), ==, 0);
@@ -521,7 +588,10 @@ static void test_discard_setting_must_agree_in_group(void)
     Error *err = NULL;
     g_autofree char *text = NULL;
 
-    sim_load("[device 0000:00:01.0]\ngroup=7\n[device 0000:00:03.0]\ngroup=7\n");
+    if (!test_start_sim("[device 0000:00:01.0]\ngroup=7\n[device 0000:00:03.0]\ngroup=7\n",
+                        "two vfio-pci devices in one IOMMU group")) {
+        return;
+    }
     test_guest_init(&g, "guest");
     leak_check_begin(&lc);
     vfio_device_init(&a, EDU1, NULL, VFIO_DEVICE_FLAGS_PCI, NULL, NULL);

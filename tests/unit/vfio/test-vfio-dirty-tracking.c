@@ -1,8 +1,11 @@
 /*
- * Dirty tracking of device DMA over vfio-sim, in each mode: a device writes
- * known guest pages by DMA, and after memory_global_dirty_log_sync() every
- * one of them is set in RAM's migration bitmap (and, where the mode is
- * precise, nothing else is).
+ * Dirty tracking of device DMA, in each mode: a device writes known guest
+ * pages by DMA, and after memory_global_dirty_log_sync() every one of them
+ * is set in RAM's migration bitmap (and, where the mode is precise, nothing
+ * else is).  On vfio-sim and on a real kernel: there the edu (from
+ * APERTURE_VFIO_DEVICE) shows container mode, where the kernel reports
+ * every mapped page dirty; DMA logging, page pinning and other IOMMU
+ * set-ups need the sim's devices and topologies.
  */
 #include "test-vfio-listener-util.h"
 #include "exec/ram_addr.h"
@@ -55,6 +58,36 @@ static void assert_dirty_exactly(MemoryRegion *mr, const uint64_t *pages, size_t
 
 static const uint64_t written[] = { 0, 1, 63, 64, 65, 1000, 2047, 2048, 4095 };
 
+#define SIM_ONLY_DMA_LOGGING "a device with DMA logging (the sim's mig)"
+#define SIM_ONLY_PINNING "a page-pinning device (the sim's pin)"
+
+/*
+ * The devices the parametrised tests run with: the sim's pin and mig, and
+ * (on any VFIO) the device under test, an edu, which neither pins nor logs.
+ */
+#define DEV_EDU NULL
+
+/* Start a test for @bdf (DEV_EDU: the device under test); false: skipped. */
+static bool start_with(const char *bdf)
+{
+    if (bdf == DEV_EDU) {
+        return test_start();
+    }
+    return test_start_sim(NULL, !strcmp(bdf, MIG2) ? SIM_ONLY_DMA_LOGGING : SIM_ONLY_PINNING);
+}
+
+/* The device writes the page at @iova by DMA. */
+static void dma_write_page(VFIODevice *dev, const char *bdf, hwaddr iova, uint32_t pattern)
+{
+    if (bdf == DEV_EDU) {
+        edu_dma(dev, iova, PAGE, true);
+    } else if (!strcmp(bdf, PIN4)) {
+        g_assert_cmpint(pin_write_page(dev, iova, pattern), ==, 0);
+    } else {
+        mig_write_page(dev, iova);
+    }
+}
+
 static void test_device_dma_logging(void)
 {
     Guest g;
@@ -62,7 +95,9 @@ static void test_device_dma_logging(void)
     MemoryRegion high;
     VFIOListenerState *ls;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, SIM_ONLY_DMA_LOGGING)) {
+        return;
+    }
     guest_init(&g, "dirty-dmalog", RAM_SIZE);
     g_assert_true(memory_region_init_ram(&high, NULL, "dirty-dmalog-high", 4 * MiB,
                                          &error_abort));
@@ -119,7 +154,9 @@ static void test_device_dma_logging_ram_added_later(void)
     VFIODevice dev;
     MemoryRegion late;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, SIM_ONLY_DMA_LOGGING)) {
+        return;
+    }
     guest_init(&g, "dirty-late", RAM_SIZE);
     ldev_attach_ok(&dev, MIG2, &g.g.as);
     dev_enable(&dev);
@@ -152,7 +189,9 @@ static void test_container_pinning_device(void)
     Guest g;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, SIM_ONLY_PINNING)) {
+        return;
+    }
     guest_init(&g, "dirty-pin", RAM_SIZE);
     ldev_attach_ok(&dev, PIN4, &g.g.as);
     dev_enable(&dev);
@@ -183,9 +222,11 @@ static void test_container_reports_every_mapped_page(void)
     Guest g;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (!test_start()) {
+        return;
+    }
     guest_init(&g, "dirty-edu", RAM_SIZE);
-    ldev_attach_ok(&dev, EDU1, &g.g.as);
+    ldev_attach_ok(&dev, test_edu(), &g.g.as);
     dev_enable(&dev);
     dirty_log_start();
     g_assert_cmpint(vfio_container_dirty_tracking_mode(dev.bcontainer), ==,
@@ -210,7 +251,10 @@ static void test_all_dirty_fallback(void)
     g_autofree char *text = NULL;
 
     /* No migration capability with the host page size: the IOMMU cannot track. */
-    sim_load("[iommu]\nmigration-pgsize-bitmap = 0x200000\n");
+    if (!test_start_sim("[iommu]\nmigration-pgsize-bitmap = 0x200000\n",
+                        "an IOMMU whose dirty page sizes lack the host page")) {
+        return;
+    }
     guest_init(&g, "dirty-none", RAM_SIZE);
     ldev_attach_ok(&dev, EDU1, &g.g.as);
     g_assert_false(dev.bcontainer->dirty_pages_supported);
@@ -248,7 +292,10 @@ static void test_too_large_bitmap_split(void)
     const DMAMap *m;
 
     /* 64 bytes of bitmap: 512 pages, 2 MiB per query; the RAM is 16 MiB. */
-    sim_load("[iommu]\nmax-dirty-bitmap-size = 64\n");
+    if (!test_start_sim("[iommu]\nmax-dirty-bitmap-size = 64\n",
+                        "a max_dirty_bitmap_size of 64 bytes and a pinning device")) {
+        return;
+    }
     guest_init(&g, "dirty-split", RAM_SIZE);
     ldev_attach_ok(&dev, PIN4, &g.g.as);
     g_assert_cmpuint(dev.bcontainer->max_dirty_bitmap_size, ==, 64);
@@ -280,37 +327,40 @@ static void test_too_large_bitmap_split(void)
     sim_load(NULL);
 }
 
+/*
+ * @data: the device (DEV_EDU: the device under test).  The sim's pin and mig
+ * report exactly the pages they wrote; for the edu the kernel's unmap
+ * bitmap has every page of the mapping.
+ */
 static void test_unmap_during_migration_keeps_dirty_pages(gconstpointer data)
 {
     const char *bdf = data;
-    bool pin = !strcmp(bdf, PIN4);
     Guest g;
     VFIODevice dev;
     MemoryRegion hot;
     uint64_t pages[] = { 2, 200 };
 
-    sim_load(NULL);
+    if (!start_with(bdf)) {
+        return;
+    }
     guest_init(&g, "dirty-unmap", RAM_SIZE);
     g_assert_true(memory_region_init_ram(&hot, NULL, "dirty-unmap-hot", 1 * MiB,
                                          &error_abort));
     memory_region_add_subregion(&g.g.root, 32 * MiB, &hot);
-    ldev_attach_ok(&dev, bdf, &g.g.as);
+    ldev_attach_ok(&dev, bdf ? bdf : test_edu(), &g.g.as);
     dev_enable(&dev);
     dirty_log_start();
     ram_clear_dirty(&hot);
     for (size_t i = 0; i < G_N_ELEMENTS(pages); i++) {
-        hwaddr iova = 32 * MiB + pages[i] * PAGE;
-
-        if (pin) {
-            g_assert_cmpint(pin_write_page(&dev, iova, 0x77), ==, 0);
-        } else {
-            mig_write_page(&dev, iova);
-        }
+        dma_write_page(&dev, bdf, 32 * MiB + pages[i] * PAGE, 0x77);
     }
     /* The region goes before any sync: the unmap must collect its dirty pages. */
     memory_region_del_subregion(&g.g.root, &hot);
     g_assert_null(table_lookup(dev.bcontainer, 32 * MiB));
-    assert_dirty_exactly(&hot, pages, G_N_ELEMENTS(pages), true);
+    assert_dirty_exactly(&hot, pages, G_N_ELEMENTS(pages), bdf != DEV_EDU);
+    if (bdf == DEV_EDU) {
+        g_assert_cmpuint(ram_dirty_pages(&hot), ==, 1 * MiB / PAGE);
+    }
 
     dirty_log_stop();
     detach(&dev);
@@ -319,14 +369,23 @@ static void test_unmap_during_migration_keeps_dirty_pages(gconstpointer data)
     guest_destroy(&g);
 }
 
-static void test_viommu_sync_through_translation(void)
+/*
+ * @data: the device (DEV_EDU: the device under test).  The sim's pin
+ * reports the pages it wrote; for the edu the kernel reports every page
+ * the vIOMMU maps.
+ */
+static void test_viommu_sync_through_translation(gconstpointer data)
 {
+    const char *bdf = data;
+    const bool edu = bdf == DEV_EDU;
     LGuest sys, dma;
     MemoryRegion ram;
     TestIOMMU iommu;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (!start_with(bdf)) {
+        return;
+    }
     lguest_init(&sys, "dirty-viommu-sys");
     g_assert_true(memory_region_init_ram(&ram, NULL, "dirty-viommu-ram", RAM_SIZE,
                                          &error_abort));
@@ -334,7 +393,7 @@ static void test_viommu_sync_through_translation(void)
     lguest_init(&dma, "dirty-viommu-dma");
     test_iommu_init(&iommu, "dirty-viommu", 256 * MiB, &sys.as);
     memory_region_add_subregion(&dma.root, 0, &iommu.iommu.parent_obj);
-    ldev_attach_ok(&dev, PIN4, &dma.as);
+    ldev_attach_ok(&dev, edu ? test_edu() : bdf, &dma.as);
     dev_enable(&dev);
     /* IOVA 0x100000.. shows guest pages 40..43, IOVA 0x300000 page 7. */
     test_iommu_map(&iommu, 0x100000, 40 * PAGE, 4 * PAGE, IOMMU_RW);
@@ -344,17 +403,25 @@ static void test_viommu_sync_through_translation(void)
     g_assert_cmpint(vfio_container_dirty_tracking_mode(dev.bcontainer), ==,
                     VFIO_DIRTY_TRACKING_CONTAINER);
     ram_clear_dirty(&ram);
-    g_assert_cmpint(pin_write_page(&dev, 0x102000, 1), ==, 0);
-    g_assert_cmpint(pin_write_page(&dev, 0x300000, 2), ==, 0);
+    dma_write_page(&dev, bdf, 0x102000, 1);
+    dma_write_page(&dev, bdf, 0x300000, 2);
     memory_global_dirty_log_sync(false);
     /* The guest pages behind the IOVAs, not the IOVAs. */
-    assert_dirty_exactly(&ram, (uint64_t[]){ 7, 42 }, 2, true);
+    if (edu) {
+        assert_dirty_exactly(&ram, (uint64_t[]){ 7, 40, 41, 42, 43 }, 5, true);
+    } else {
+        assert_dirty_exactly(&ram, (uint64_t[]){ 7, 42 }, 2, true);
+    }
 
     /* A vIOMMU unmap during migration keeps what was dirtied. */
     ram_clear_dirty(&ram);
-    g_assert_cmpint(pin_write_page(&dev, 0x101000, 3), ==, 0);
+    dma_write_page(&dev, bdf, 0x101000, 3);
     test_iommu_unmap(&iommu, 0x100000, 4 * PAGE);
-    assert_dirty_exactly(&ram, (uint64_t[]){ 41 }, 1, true);
+    if (edu) {
+        assert_dirty_exactly(&ram, (uint64_t[]){ 40, 41, 42, 43 }, 4, true);
+    } else {
+        assert_dirty_exactly(&ram, (uint64_t[]){ 41 }, 1, true);
+    }
 
     dirty_log_stop();
     detach(&dev);
@@ -365,24 +432,32 @@ static void test_viommu_sync_through_translation(void)
     memory_region_unparent(&ram);
 }
 
-static void test_query_dirty_bitmap_api(void)
+/* @data: the device (DEV_EDU: the device under test, every mapped page dirty). */
+static void test_query_dirty_bitmap_api(gconstpointer data)
 {
+    const char *bdf = data;
     Guest g;
     VFIODevice dev;
     Error *err = NULL;
 
-    sim_load(NULL);
+    if (!start_with(bdf)) {
+        return;
+    }
     guest_init(&g, "dirty-api", RAM_SIZE);
-    ldev_attach_ok(&dev, PIN4, &g.g.as);
+    ldev_attach_ok(&dev, bdf ? bdf : test_edu(), &g.g.as);
     dev_enable(&dev);
     dirty_log_start();
     ram_clear_dirty(&g.ram);
-    g_assert_cmpint(pin_write_page(&dev, 9 * PAGE, 5), ==, 0);
+    dma_write_page(&dev, bdf, 9 * PAGE, 5);
     /* The backend-neutral entry point, for a range given with its RAM address. */
     g_assert_true(vfio_container_query_dirty_bitmap(dev.bcontainer, 0, RAM_SIZE,
                                                     memory_region_get_ram_addr(&g.ram),
                                                     &err));
-    assert_dirty_exactly(&g.ram, (uint64_t[]){ 9 }, 1, true);
+    if (bdf == DEV_EDU) {
+        g_assert_cmpuint(ram_dirty_pages(&g.ram), ==, RAM_SIZE / PAGE);
+    } else {
+        assert_dirty_exactly(&g.ram, (uint64_t[]){ 9 }, 1, true);
+    }
 
     dirty_log_stop();
     detach(&dev);
@@ -395,7 +470,9 @@ static void test_mixed_devices_use_the_container(void)
     Guest g;
     VFIODevice mig, edu;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, SIM_ONLY_DMA_LOGGING)) {
+        return;
+    }
     guest_init(&g, "dirty-mixed", RAM_SIZE);
     ldev_attach_ok(&mig, MIG2, &g.g.as);
     ldev_attach_ok(&edu, EDU1, &g.g.as);
@@ -420,7 +497,9 @@ static void test_device_joining_during_logging(void)
     Guest g;
     VFIODevice mig, edu;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, SIM_ONLY_DMA_LOGGING)) {
+        return;
+    }
     guest_init(&g, "dirty-join", RAM_SIZE);
     ldev_attach_ok(&mig, MIG2, &g.g.as);
     dev_enable(&mig);
@@ -465,9 +544,16 @@ int main(int argc, char **argv)
                          test_unmap_during_migration_keeps_dirty_pages);
     g_test_add_data_func("/vfio/dirty/device-dma-logging/unmap-keeps-dirty-pages", MIG2,
                          test_unmap_during_migration_keeps_dirty_pages);
-    g_test_add_func("/vfio/dirty/viommu/sync-through-translation",
-                    test_viommu_sync_through_translation);
-    g_test_add_func("/vfio/dirty/query-dirty-bitmap-api", test_query_dirty_bitmap_api);
+    g_test_add_data_func("/vfio/dirty/container/dma-device-unmap-returns-every-mapped-page",
+                         DEV_EDU, test_unmap_during_migration_keeps_dirty_pages);
+    g_test_add_data_func("/vfio/dirty/viommu/sync-through-translation", PIN4,
+                         test_viommu_sync_through_translation);
+    g_test_add_data_func("/vfio/dirty/viommu/dma-device-every-translated-page", DEV_EDU,
+                         test_viommu_sync_through_translation);
+    g_test_add_data_func("/vfio/dirty/query-dirty-bitmap-api/pinning-device", PIN4,
+                         test_query_dirty_bitmap_api);
+    g_test_add_data_func("/vfio/dirty/query-dirty-bitmap-api/dma-device", DEV_EDU,
+                         test_query_dirty_bitmap_api);
     g_test_add_func("/vfio/dirty/container/mixed-devices-use-the-container",
                     test_mixed_devices_use_the_container);
     g_test_add_func("/vfio/dirty/device-dma-logging/device-joining-makes-all-dirty",

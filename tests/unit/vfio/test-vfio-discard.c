@@ -1,8 +1,10 @@
 /*
- * RAM with coordinated discard (the pluggable-RAM RamDiscardManager) over
- * vfio-sim: only plugged blocks are mapped, plugs and unplugs are
- * followed, a plug that cannot be mapped is vetoed and rolled back, and a
- * layout that could exhaust the DMA-mapping budget is warned about.
+ * RAM with coordinated discard (the pluggable-RAM RamDiscardManager): only
+ * plugged blocks are mapped, plugs and unplugs are followed, a plug that
+ * cannot be mapped is vetoed and rolled back, and a layout that could
+ * exhaust the DMA-mapping budget is warned about.  On vfio-sim and on a
+ * real kernel (the edu from APERTURE_VFIO_DEVICE); budgets, faults, other
+ * IOMMU page sizes and the sim's pinning device skip there.
  */
 #include "test-vfio-listener-util.h"
 #include "hw/mem/pluggable-ram.h"
@@ -85,11 +87,13 @@ static void test_maps_only_populated(void)
     Guest g;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (!test_start()) {
+        return;
+    }
     guest_init(&g, "discard-populated");
     plug(&g, 0, 2);
     plug(&g, 5, 1);
-    ldev_attach_ok(&dev, EDU1, &g.g.as);
+    ldev_attach_ok(&dev, test_edu(), &g.g.as);
     assert_mapped_blocks(&g, dev.bcontainer);
     g_assert_cmpuint(vfio_container_dma_mappings(dev.bcontainer), ==, 1 + 3);
     g_assert_cmpuint(g_list_length(dev.bcontainer->vrdl_list), ==, 1);
@@ -105,10 +109,12 @@ static void test_follows_plug_and_unplug(void)
     VFIODevice dev;
     uint8_t *host;
 
-    sim_load(NULL);
+    if (!test_start()) {
+        return;
+    }
     guest_init(&g, "discard-follow");
     host = memory_region_get_ram_ptr(&g.mem);
-    ldev_attach_ok(&dev, EDU1, &g.g.as);
+    ldev_attach_ok(&dev, test_edu(), &g.g.as);
     g_assert_cmpuint(vfio_container_dma_mappings(dev.bcontainer), ==, 1);
 
     plug(&g, 3, 4);
@@ -144,10 +150,13 @@ static void test_populate_vetoed_by_budget(void)
     g_autofree char *text = NULL;
 
     /* Room for the boot RAM and four blocks. */
-    sim_load("[iommu]\ndma-entry-limit = 5\n");
+    if (!test_start_sim("[iommu]\ndma-entry-limit = 5\n",
+                        "a DMA-mapping limit of 5 (dma_entry_limit)")) {
+        return;
+    }
     guest_init(&g, "discard-veto");
     stderr_capture_begin(&cap);
-    ldev_attach_ok(&dev, EDU1, &g.g.as);
+    ldev_attach_ok(&dev, test_edu(), &g.g.as);
     text = stderr_capture_end(&cap);
     /* 32 possible block mappings and the boot RAM's cannot fit in 5. */
     assert_contains(text, "could need up to 32 DMA mappings");
@@ -180,9 +189,11 @@ static void test_populate_vetoed_by_kernel(void)
     Error *err = NULL;
     StderrCapture cap;
 
-    sim_load(NULL);
+    if (!test_start_sim(NULL, "an injected ENOSPC on MAP_DMA")) {
+        return;
+    }
     guest_init(&g, "discard-enospc");
-    ldev_attach_ok(&dev, EDU1, &g.g.as);
+    ldev_attach_ok(&dev, test_edu(), &g.g.as);
     /* The third MAP_DMA from now fails: two blocks of the plug were mapped already. */
     sim_fault("map-enospc-at=3");
     stderr_capture_begin(&cap);
@@ -209,11 +220,14 @@ static void test_replay_failure_fails_realize(void)
     StderrCapture cap;
     g_autofree char *text = NULL;
 
-    sim_load("[iommu]\ndma-entry-limit = 4\n");
+    if (!test_start_sim("[iommu]\ndma-entry-limit = 4\n",
+                        "a DMA-mapping limit of 4 (dma_entry_limit)")) {
+        return;
+    }
     guest_init(&g, "discard-replay");
     plug(&g, 0, 8);
     stderr_capture_begin(&cap);
-    g_assert_false(ldev_attach(&dev, EDU1, &g.g.as, &err));
+    g_assert_false(ldev_attach(&dev, test_edu(), &g.g.as, &err));
     g_free(stderr_capture_end(&cap));
     text = error_text(&err);
     assert_contains(text, "discard-replay-mem");
@@ -236,13 +250,16 @@ static void test_granularity_below_iommu_page_refused(void)
     g_autofree char *text = NULL;
 
     /* An IOMMU whose smallest page is 2 MiB cannot unmap 4 KiB blocks alone. */
-    sim_load("[iommu]\npgsizes = 0x40200000\n");
+    if (!test_start_sim("[iommu]\npgsizes = 0x40200000\n",
+                        "an IOMMU whose smallest page is 2 MiB")) {
+        return;
+    }
     lguest_init(&g, "discard-gran");
     g_assert_true(memory_region_init_ram(&mem, NULL, "discard-gran-mem", 4 * MiB,
                                          &error_abort));
     pr = pluggable_ram_new(&mem, PAGE, &error_abort);
     memory_region_add_subregion(&g.root, 0, &mem);
-    g_assert_false(ldev_attach(&dev, EDU1, &g.as, &err));
+    g_assert_false(ldev_attach(&dev, test_edu(), &g.as, &err));
     text = error_text(&err);
     assert_contains(text, "discard-gran-mem");
     assert_contains(text, "granularity");
@@ -255,31 +272,63 @@ static void test_granularity_below_iommu_page_refused(void)
     sim_load(NULL);
 }
 
-static void test_dirty_sync_covers_plugged_blocks(void)
+/* The device at @iova writes a page of guest memory by DMA. */
+static void dma_write_page(VFIODevice *dev, bool pin, hwaddr iova, uint32_t pattern)
 {
+    if (pin) {
+        g_assert_cmpint(pin_write_page(dev, iova, pattern), ==, 0);
+    } else {
+        edu_dma(dev, iova, PAGE, true);
+    }
+}
+
+/*
+ * Dirty tracking (container mode) over plugged blocks.  The pinning device
+ * (the sim's pin, @data PIN4) dirties exactly the pages it writes; a
+ * DMA-capable device (the edu, @data NULL: the device under test) every
+ * page of every plugged block, since the kernel cannot tell what it wrote.
+ */
+static void test_dirty_sync_covers_plugged_blocks(gconstpointer data)
+{
+    const bool pin = data != NULL;
+    const uint64_t block_pages = BLOCK / PAGE;
     Guest g;
     VFIODevice dev;
 
-    sim_load(NULL);
+    if (pin ? !test_start_sim(NULL, "a page-pinning device (the sim's pin)") : !test_start()) {
+        return;
+    }
     guest_init(&g, "discard-dirty");
     plug(&g, 1, 1);
     plug(&g, 3, 2);
-    ldev_attach_ok(&dev, PIN4, &g.g.as);
+    ldev_attach_ok(&dev, pin ? PIN4 : test_edu(), &g.g.as);
     dev_enable(&dev);
     g_assert_true(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &error_abort));
+    g_assert_cmpint(vfio_container_dirty_tracking_mode(dev.bcontainer), ==,
+                    VFIO_DIRTY_TRACKING_CONTAINER);
     ram_clear_dirty(&g.mem);
-    g_assert_cmpint(pin_write_page(&dev, MEM_BASE + 1 * BLOCK + 5 * PAGE, 1), ==, 0);
-    g_assert_cmpint(pin_write_page(&dev, MEM_BASE + 4 * BLOCK, 2), ==, 0);
+    dma_write_page(&dev, pin, MEM_BASE + 1 * BLOCK + 5 * PAGE, 1);
+    dma_write_page(&dev, pin, MEM_BASE + 4 * BLOCK, 2);
     memory_global_dirty_log_sync(false);
     g_assert_true(ram_page_dirty(&g.mem, 1 * BLOCK + 5 * PAGE));
     g_assert_true(ram_page_dirty(&g.mem, 4 * BLOCK));
-    g_assert_cmpuint(ram_dirty_pages(&g.mem), ==, 2);
+    g_assert_cmpuint(ram_dirty_pages(&g.mem), ==, pin ? 2 : 3 * block_pages);
+    if (!pin) {
+        /* Nothing of an unplugged block. */
+        g_assert_false(ram_page_dirty(&g.mem, 0));
+        g_assert_false(ram_page_dirty(&g.mem, 2 * BLOCK));
+        g_assert_false(ram_page_dirty(&g.mem, 5 * BLOCK));
+    }
 
     /* Unplugging during migration keeps what was written there. */
     ram_clear_dirty(&g.mem);
-    g_assert_cmpint(pin_write_page(&dev, MEM_BASE + 3 * BLOCK + PAGE, 3), ==, 0);
+    dma_write_page(&dev, pin, MEM_BASE + 3 * BLOCK + PAGE, 3);
     unplug(&g, 3, 1);
     g_assert_true(ram_page_dirty(&g.mem, 3 * BLOCK + PAGE));
+    if (!pin) {
+        /* The unmap's bitmap: every page of the block, nothing of the others. */
+        g_assert_cmpuint(ram_dirty_pages(&g.mem), ==, block_pages);
+    }
     memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
 
     detach(&dev);
@@ -299,7 +348,9 @@ int main(int argc, char **argv)
                     test_replay_failure_fails_realize);
     g_test_add_func("/vfio/discard/granularity-below-iommu-page-refused",
                     test_granularity_below_iommu_page_refused);
-    g_test_add_func("/vfio/discard/dirty-sync-covers-plugged-blocks",
-                    test_dirty_sync_covers_plugged_blocks);
+    g_test_add_data_func("/vfio/discard/dirty-sync-covers-plugged-blocks", PIN4,
+                         test_dirty_sync_covers_plugged_blocks);
+    g_test_add_data_func("/vfio/discard/dirty-sync-dma-device-every-plugged-page", NULL,
+                         test_dirty_sync_covers_plugged_blocks);
     return g_test_run();
 }

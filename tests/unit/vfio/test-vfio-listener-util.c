@@ -74,7 +74,7 @@ void ldev_attach_ok(VFIODevice *vdev, const char *bdf, AddressSpace *as)
 
 void assert_nothing_left(AddressSpace *as)
 {
-    g_assert_cmpint(sim_status("open-files"), ==, 0);
+    assert_kernel_released();
     g_assert_null(vfio_address_space_find(as));
     for (int id = 0; id < 16; id++) {
         g_assert_null(vfio_group_find(id));

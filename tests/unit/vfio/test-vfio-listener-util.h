@@ -1,7 +1,8 @@
 /*
- * Helpers for the listener, discard and dirty-tracking tests over vfio-sim:
- * guests the tests lay out themselves, what the kernel (the sim) maps, and
- * devices that write guest memory by DMA (edu, mig, pin).
+ * Helpers for the listener, discard and dirty-tracking tests (on vfio-sim
+ * or a real kernel, see vfio-sim-test.h): guests the tests lay out
+ * themselves, what the kernel maps, and devices that write guest memory by
+ * DMA (edu; the sim's mig and pin).
  */
 #ifndef TESTS_UNIT_VFIO_TEST_VFIO_LISTENER_UTIL_H
 #define TESTS_UNIT_VFIO_TEST_VFIO_LISTENER_UTIL_H
@@ -24,7 +25,7 @@ void lguest_destroy(LGuest *g);
 bool ldev_attach(VFIODevice *vdev, const char *bdf, AddressSpace *as, Error **errp);
 void ldev_attach_ok(VFIODevice *vdev, const char *bdf, AddressSpace *as);
 
-/* Nothing of VFIO is left: no sim file open, no address space, no group. */
+/* Nothing of VFIO is left: nothing held by the kernel, no address space, no group. */
 void assert_nothing_left(AddressSpace *as);
 
 /*
