@@ -36,6 +36,7 @@
 #include "sysemu/runstate.h"
 #include "migration/migration.h"
 #include "migration/register.h"
+#include "qapi/qmp-registry.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
@@ -72,6 +73,8 @@ typedef struct VFIOMigration {
     uint64_t precopy_init_size;     /* PRECOPY_INFO: initial bytes left */
     uint64_t precopy_dirty_size;    /* PRECOPY_INFO: dirty bytes */
     bool initial_data_sent;         /* the INIT_SENT record went out */
+    bool dirty_read_due;            /* a dirty sync happened since dirty data was last read */
+    bool initial_data_sent_once;    /* the first read of the session happened */
     bool switchover_ack;            /* the capability, as at setup */
     bool stop_copy_eof;             /* complete read the data_fd to its end */
     VMChangeStateEntry *vm_prepare_stop;    /* priority +1 */
@@ -345,6 +348,8 @@ static bool vfio_save_setup(QEMUFile *f, void *opaque, Error **errp)
         return false;
     }
     m->initial_data_sent = false;
+    m->initial_data_sent_once = false;
+    m->dirty_read_due = false;
     m->stop_copy_eof = false;
     m->switchover_ack = migrate_switchover_ack();
     m->bytes = 0;
@@ -378,6 +383,18 @@ static int vfio_save_iterate(QEMUFile *f, void *opaque, Error **errp)
         g_mutex_unlock(&m->fd_lock);
         return 1;
     }
+    /*
+     * The initial data goes as fast as it can; what the device dirties
+     * afterwards is read once per dirty sync (a RAM pass), not on every
+     * round: a device that is always busy would otherwise fill the stream
+     * with successive copies of its state.
+     */
+    if (!m->precopy_init_size && !m->dirty_read_due && m->initial_data_sent_once) {
+        g_mutex_unlock(&m->fd_lock);
+        return 1;
+    }
+    m->dirty_read_due = false;
+    m->initial_data_sent_once = true;
     n = vfio_migration_read_data(m, &eof, errp);
     if (n > 0) {
         vfio_migration_put_data(m, f, n);
@@ -568,10 +585,14 @@ static void vfio_state_pending_exact(void *opaque, uint64_t *pending)
 
     vfio_migration_stop_copy_size(m->vbasedev, &stop_copy);
     *pending += stop_copy;
+    g_mutex_lock(&m->fd_lock);
     if (vfio_state_is_precopy(m->device_state)) {
         vfio_migration_query_precopy(m);
         *pending += m->precopy_init_size + m->precopy_dirty_size;
+        /* A dirty sync: the next round may send what the device dirtied. */
+        m->dirty_read_due = m->precopy_dirty_size > 0;
     }
+    g_mutex_unlock(&m->fd_lock);
 }
 
 static bool vfio_switchover_ack_needed(void *opaque)
@@ -844,7 +865,13 @@ static void vfio_vmstate_change(void *opaque, bool running, RunState state)
     if (m->device_state == new_state || m->device_state == VFIO_DEVICE_STATE_ERROR) {
         return;
     }
-    ret = vfio_migration_set_state_or_reset(m, new_state);
+    /*
+     * A refused STOP_COPY fails the migration, but the device can still
+     * stop with its state intact; anything else refused needs a reset.
+     */
+    ret = new_state == VFIO_DEVICE_STATE_STOP_COPY
+          ? vfio_migration_set_state(m, new_state, VFIO_DEVICE_STATE_STOP)
+          : vfio_migration_set_state_or_reset(m, new_state);
     trace_vfio_vmstate_change(m->vbasedev->name, "main", runstate_name(state),
                               vfio_mig_state_name(m->device_state));
     if (ret) {
@@ -946,6 +973,60 @@ static void vfio_migration_info(JsonObject *obj, void *opaque)
     if (mode) {
         json_object_set_string_member(obj, "dirty-tracking", mode);
     }
+}
+
+/*
+ * x-query-vfio-migration: every realized device's migration set-up, for
+ * tests and people: {"devices": [{"host": "0000:00:02.0", "section":
+ * "vfio-pci@00:05.0/vfio", "migratable": true, "state": "RUNNING",
+ * "flags": ["STOP_COPY", "P2P", "PRE_COPY"], "data-fd": false,
+ * "blocker": "..." (when not migratable)}]}
+ */
+static bool qmp_x_query_vfio_migration(JsonObject *args, JsonNode **ret, Error **errp)
+{
+    static const char *const none[] = { NULL };
+    JsonObject *reply;
+    JsonArray *devs;
+
+    if (!qmp_check_args(args, none, NULL, errp)) {
+        return false;
+    }
+    reply = json_object_new();
+    devs = json_array_new();
+    for (GList *l = vfio_migrations; l; l = l->next) {
+        VFIOMigration *m = l->data;
+        JsonObject *o = json_object_new();
+        JsonArray *flags = json_array_new();
+
+        json_object_set_string_member(o, "host", m->vbasedev->name);
+        json_object_set_string_member(o, "section", m->idstr);
+        json_object_set_boolean_member(o, "migratable", m->registered);
+        json_object_set_string_member(o, "state", vfio_mig_state_name(m->device_state));
+        if (m->mig_flags & VFIO_MIGRATION_STOP_COPY) {
+            json_array_add_string_element(flags, "STOP_COPY");
+        }
+        if (m->mig_flags & VFIO_MIGRATION_P2P) {
+            json_array_add_string_element(flags, "P2P");
+        }
+        if (m->mig_flags & VFIO_MIGRATION_PRE_COPY) {
+            json_array_add_string_element(flags, "PRE_COPY");
+        }
+        json_object_set_array_member(o, "flags", flags);
+        json_object_set_boolean_member(o, "data-fd", m->data_fd >= 0);
+        if (m->blocker) {
+            json_object_set_string_member(o, "blocker", error_get_pretty(m->blocker));
+        }
+        json_array_add_object_element(devs, o);
+    }
+    json_object_set_array_member(reply, "devices", devs);
+    *ret = json_node_init_object(json_node_alloc(), reply);
+    json_object_unref(reply);
+    return true;
+}
+
+static void __attribute__((constructor)) vfio_migration_qmp_register(void)
+{
+    qmp_register_command("x-query-vfio-migration", qmp_x_query_vfio_migration, 0);
 }
 
 /* ------------------------------------------------------------------------ */
