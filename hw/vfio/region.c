@@ -10,6 +10,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/main-loop.h"
 #include "qemu/vfio-info.h"
 #include "hw/vfio/vfio-device.h"
 #include "trace/trace-hw_vfio.h"
@@ -333,16 +334,54 @@ void vfio_region_exit(VFIORegion *region)
     trace_vfio_region_exit(region->vbasedev ? region->vbasedev->name : "?", region->nr);
 }
 
+/*
+ * The storage of a finalised region's MemoryRegions (region->mem and the
+ * mmaps array, which embeds the RAM-device regions), freed by a bottom half.
+ *
+ * Why not at once: memory_region_unparent() drops our references, but a
+ * region stays referenced by the flat view that shows it until a commit
+ * renders a new view, and the memory core finalises it then, writing into
+ * its storage.  Inside an outer transaction that commit is the caller's
+ * outermost one, after we return; freeing now would be a use after free
+ * (the vfio-pci teardown, or any caller batching changes, hits it).  The
+ * memory core has no hook for "last reference dropped" (references count
+ * on the region, not on an owner object whose finalisation would free it,
+ * as in QEMU), so the storage is freed at a point that is provably later:
+ * a BH.  BHs run from main_loop_wait() at the top of the loop, where no
+ * transaction is open (a transaction is a begin/commit pair within one
+ * call on the loop thread, or on a thread holding the BQL, which the loop
+ * does not dispatch under), so the commit has happened, the old view is
+ * gone and every listener has released its sections of these regions.
+ */
+typedef struct VFIORegionStorage {
+    MemoryRegion *mem;
+    VFIOMmap *mmaps;
+} VFIORegionStorage;
+
+static void vfio_region_storage_free(void *opaque)
+{
+    VFIORegionStorage *storage = opaque;
+
+    trace_vfio_region_storage_free(storage->mem, storage->mmaps);
+    g_free(storage->mmaps);
+    g_free(storage->mem);
+    g_free(storage);
+}
+
 void vfio_region_finalize(VFIORegion *region)
 {
+    VFIORegionStorage *storage;
+
     vfio_region_unmap(region);
-    g_free(region->mmaps);
-    region->mmaps = NULL;
-    region->nr_mmaps = 0;
     if (region->mem) {
         memory_region_unparent(region->mem);
-        g_free(region->mem);
-        region->mem = NULL;
     }
+    if (region->mem || region->mmaps) {
+        storage = g_new(VFIORegionStorage, 1);
+        storage->mem = g_steal_pointer(&region->mem);
+        storage->mmaps = g_steal_pointer(&region->mmaps);
+        qemu_bh_schedule_oneshot(vfio_region_storage_free, storage);
+    }
+    region->nr_mmaps = 0;
     trace_vfio_region_finalize(region->vbasedev ? region->vbasedev->name : "?", region->nr);
 }

@@ -184,7 +184,10 @@ vfio_region_info_cap(const struct vfio_region_info *info, uint16_t id, uint16_t 
  * named @name (owned by @owner) and the list of mappable parts (the sparse
  * mmap areas if the kernel gives some; none with x-no-mmap); mmap maps
  * those parts and makes them RAM-device subregions; unmap undoes mmap; exit
- * takes the mmaps out of the memory tree; finalize frees everything.
+ * takes the mmaps out of the memory tree; finalize releases everything and
+ * leaves @region empty.  finalize may run inside a memory transaction: the
+ * storage of the MemoryRegions, which the old flat view references until
+ * the outermost commit, is freed by a bottom half of the main loop.
  * A region of size 0 is set up empty (mem NULL).
  */
 bool vfio_region_setup(void *owner, VFIODevice *vbasedev, VFIORegion *region,

@@ -6,6 +6,7 @@
  */
 #include "vfio-sim-test.h"
 #include "qemu/event_notifier.h"
+#include "qemu/main-loop.h"
 
 #include <poll.h>
 #include <linux/vfio.h>
@@ -203,6 +204,49 @@ static void test_region_mmap_whole(void)
     fixture_teardown(&f);
 }
 
+/*
+ * A region finalised inside a memory transaction while a flat view still
+ * shows it and its mmap: the memory core finalises both MemoryRegions at
+ * the outermost commit, after vfio_region_finalize has returned, so their
+ * storage must still be there then (under ASan a use after free otherwise).
+ * It is freed by the main loop afterwards.
+ */
+static void test_region_finalize_in_transaction(void)
+{
+    Fixture f;
+    VFIORegion bar0;
+    MemoryRegion root;
+    AddressSpace as;
+    MemTxResult r;
+
+    if (!fixture_setup(&f, NULL, false)) {
+        return;
+    }
+    g_assert_true(vfio_region_setup(NULL, &f.dev, &bar0, VFIO_PCI_BAR0_REGION_INDEX, "bar0",
+                                    &error_abort));
+    g_assert_true(vfio_region_mmap(&bar0, &error_abort));
+    memory_region_init(&root, NULL, "bus", 1ULL << 32);
+    memory_region_add_subregion(&root, 0xfe000000, bar0.mem);
+    address_space_init(&as, &root, "bus");
+    g_assert_cmphex(address_space_ldl_le(&as, 0xfe000000 + EDU_REG_ID, MEMTXATTRS_UNSPECIFIED,
+                                         NULL), ==, EDU_ID_VALUE);
+
+    memory_region_transaction_begin();
+    vfio_region_exit(&bar0);
+    vfio_region_finalize(&bar0);
+    g_assert_null(bar0.mem);
+    g_assert_null(bar0.mmaps);
+    memory_region_transaction_commit();     /* the old view lets the regions go here */
+
+    g_assert_cmphex(address_space_ldl_le(&as, 0xfe000000 + EDU_REG_ID, MEMTXATTRS_UNSPECIFIED,
+                                         &r), ==, 0xffffffff);
+    g_assert_cmpuint(r, ==, MEMTX_DECODE_ERROR);
+    main_loop_wait(true);                   /* frees the storage */
+    address_space_destroy(&as);
+    memory_region_unparent(&root);
+    fixture_teardown(&f);
+}
+
 static void test_region_mmap_sparse(void)
 {
     Fixture f;
@@ -364,6 +408,12 @@ static void test_reset_offered(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    /*
+     * A finalised region's storage is freed by a main-loop BH, and the
+     * first BH opens the loop's own fds: open them now, so that the leak
+     * checks (which count fds) do not take them for a leak.
+     */
+    main_loop_wait(true);
     g_test_add_func("/vfio/device/region-info-cached", test_region_info_edu);
     g_test_add_func("/vfio/device/region-by-type", test_region_by_type);
     g_test_add_func("/vfio/region/slow-path-no-mmap", test_region_slow_path);
@@ -371,6 +421,8 @@ int main(int argc, char **argv)
                     test_region_read_failure_all_ones);
     g_test_add_func("/vfio/region/mmap-whole-bar", test_region_mmap_whole);
     g_test_add_func("/vfio/region/mmap-sparse-areas-only", test_region_mmap_sparse);
+    g_test_add_func("/vfio/region/finalize-inside-transaction",
+                    test_region_finalize_in_transaction);
     g_test_add_func("/vfio/region/absent-region-refused", test_region_absent);
     g_test_add_func("/vfio/irq/intx-eventfd-mask-unmask-disable", test_irq_intx);
     g_test_add_func("/vfio/irq/set-refused-names-index", test_irq_set_refused);
