@@ -90,7 +90,10 @@ ninja -C "$build" build.ninja >"$build/fuzz-build.log" 2>&1 || {
 list=$(meson introspect "$build" --targets | python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin):
-    if t["type"] == "executable" and t["name"].startswith("fuzz-"):
+    # Only libFuzzer targets: tests/fuzz defines them all; "fuzz-*-smoke"
+    # programs elsewhere are plain test programs.
+    if (t["type"] == "executable" and t["name"].startswith("fuzz-") and
+            t.get("defined_in", "").endswith(os.path.join("tests", "fuzz", "meson.build"))):
         print(t["name"], os.path.relpath(t["filename"][0], sys.argv[1]))' "$build") || exit 2
 if [ -n "$targets" ]; then
     sel=""
