@@ -660,20 +660,10 @@ static uint64_t lebitmap_or_runs(const uint64_t *src, uint64_t first,
     return dirty;
 }
 
-uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
-                                                ram_addr_t start,
-                                                ram_addr_t pages)
+uint8_t cpu_physical_memory_dirty_report_clients(void)
 {
-    const uint64_t *src = (const uint64_t *)bitmap;
-    uint64_t first = start >> TARGET_PAGE_BITS;
     uint8_t clients = 0;
-    uint64_t dirty;
-    bool fast;
 
-    assert(QEMU_IS_ALIGNED(start, TARGET_PAGE_SIZE));
-    if (!pages) {
-        return 0;
-    }
     /*
      * QEMU sets VGA always, for its display emulation; here only while some
      * region logs it, since the bits have no other reader.  Without TCG
@@ -685,6 +675,24 @@ uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
     if (qatomic_read(&global_dirty_tracking)) {
         clients |= 1 << DIRTY_MEMORY_MIGRATION;
     }
+    return clients;
+}
+
+uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
+                                                ram_addr_t start,
+                                                ram_addr_t pages)
+{
+    const uint64_t *src = (const uint64_t *)bitmap;
+    uint64_t first = start >> TARGET_PAGE_BITS;
+    uint8_t clients;
+    uint64_t dirty;
+    bool fast;
+
+    assert(QEMU_IS_ALIGNED(start, TARGET_PAGE_SIZE));
+    if (!pages) {
+        return 0;
+    }
+    clients = cpu_physical_memory_dirty_report_clients();
     /* Out of range is a caller bug even when no client is set. */
     dirty_table(DIRTY_MEMORY_MIGRATION, first + pages);
     fast = first % BITS_PER_LONG == 0;

@@ -470,7 +470,8 @@ static void vfio_dirty_flush_run(VFIODirtySync *ds)
         return;
     }
     if (ds->mode == VFIO_DIRTY_TRACKING_ALL_DIRTY) {
-        cpu_physical_memory_set_dirty_range(ds->run_ram, ds->run_size, DIRTY_CLIENTS_NOCODE);
+        cpu_physical_memory_set_dirty_range(ds->run_ram, ds->run_size,
+                                            cpu_physical_memory_dirty_report_clients());
         dirty = pages;
     } else {
         if (first % 64 == 0) {

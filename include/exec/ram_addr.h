@@ -95,6 +95,15 @@ void cpu_physical_memory_clear_dirty_range(ram_addr_t start, ram_addr_t length);
  * first page index is a multiple of BITS_PER_LONG, which holds for the start
  * of every block; other starts are handled bit by bit.
  */
+/*
+ * The clients a report of pages dirtied behind the CPU's back (device DMA
+ * seen by an IOMMU or a device's log) must set: MIGRATION while global
+ * dirty tracking runs, VGA while a region logs it.  set_dirty_lebitmap uses
+ * it; so must any other such report (cpu_physical_memory_set_dirty_range
+ * with this mask).
+ */
+uint8_t cpu_physical_memory_dirty_report_clients(void);
+
 uint64_t cpu_physical_memory_set_dirty_lebitmap(unsigned long *bitmap,
                                                 ram_addr_t start,
                                                 ram_addr_t pages);
