@@ -418,6 +418,7 @@ static void vfio_pci_rom_exit(VFIOPCIDevice *vdev)
 /* The kernel's name for the device, from host= or sysfsdev=; NULL with *errp. */
 static char *vfio_pci_device_name(VFIOPCIDevice *vdev, Error **errp)
 {
+    ERRP_GUARD();
     bool has_host = vdev->host.domain != ~0u;
 
     if (has_host && vdev->sysfsdev) {
