@@ -7,8 +7,9 @@
  * disarm the trigger) and writes to them when the device raises the line or
  * sends a message.  INTx is level-triggered and automasked: the first edge
  * masks the line and signals; the user unmasks (SET_IRQS UNMASK, or an
- * unmask eventfd watched by the sim thread) and, if the device still
- * asserts it, is signalled again at once.
+ * unmask eventfd watched by the sim thread, or clearing INTx disable in the
+ * command register) and, if the device still asserts it, is signalled again
+ * at once.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -180,6 +181,28 @@ static void sim_intx_unmask(SimDevice *dev)
         sim_send_intx(dev);
     } else {
         s->intx_masked = false;
+    }
+}
+
+/*
+ * INTx disable in the command register changed (vfio-pci keeps its
+ * virq_disabled in step with the virtual bit on every command write).
+ * Setting it masks the line, with no signal, if INTx is in use; clearing it
+ * is an unmask like SET_IRQS UNMASK: a line still asserted is signalled again
+ * and stays masked, one no longer asserted is unmasked.  This holds however
+ * the line came to be masked: by the user, by automasking, or by the bit.
+ */
+void sim_irq_intx_disable_changed(SimDevice *dev)
+{
+    SimIrqState *s = &dev->irq;
+
+    if (s->type != VFIO_PCI_INTX_IRQ_INDEX) {
+        return;     /* only the physical bit follows; nothing to model */
+    }
+    if (sim_virq_disabled(dev)) {
+        s->intx_masked = true;
+    } else {
+        sim_intx_unmask(dev);
     }
 }
 

@@ -248,7 +248,7 @@ int sim_pci_config_rw(SimDevice *dev, void *ubuf, size_t count, uint64_t pos, bo
             }
             if ((cmd_before ^ sim_pci_command(dev)) & PCI_COMMAND_INTX_DISABLE) {
                 /* INTx disable masks and unmasks the virtual line. */
-                sim_irq_set_intx(dev, dev->irq.intx_level);
+                sim_irq_intx_disable_changed(dev);
             }
         } else {
             for (unsigned i = 0; i < chunk; i++) {

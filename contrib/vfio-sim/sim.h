@@ -433,6 +433,8 @@ void sim_irq_set_intx(SimDevice *dev, bool level);
 void sim_irq_msi(SimDevice *dev, int vector);
 /* Device side: is MSI (or MSI-X) enabled by SET_IRQS? */
 bool sim_irq_msi_enabled(SimDevice *dev);
+/* A config write set or cleared INTx disable: mask, or unmask (and resend). */
+void sim_irq_intx_disable_changed(SimDevice *dev);
 /* Poll the INTx unmask eventfd (virqfd); called by the sim thread. */
 void sim_irq_poll(SimDevice *dev);
 

@@ -144,6 +144,110 @@ static void test_edu_intx_automask_and_unmask_eventfd(void)
     close(unmask);
 }
 
+/* Write the command register: set @set, clear @clear. */
+static void command_write(StDev *d, uint16_t set, uint16_t clear)
+{
+    uint64_t cfg = st_bar_offset(VFIO_PCI_CONFIG_REGION_INDEX) + PCI_COMMAND;
+    uint16_t cmd;
+
+    g_assert_cmpint(pread(d->device, &cmd, 2, cfg), ==, 2);
+    cmd = (cmd | set) & ~clear;
+    g_assert_cmpint(pwrite(d->device, &cmd, 2, cfg), ==, 2);
+}
+
+static void intx_set_irqs(StDev *d, uint32_t flags, int32_t fd)
+{
+    uint8_t buf[sizeof(struct vfio_irq_set) + 4];
+    struct vfio_irq_set *s = (void *)buf;
+
+    *s = (struct vfio_irq_set){ .argsz = sizeof(buf), .index = VFIO_PCI_INTX_IRQ_INDEX,
+                                .flags = flags, .count = 1 };
+    memcpy(s->data, &fd, 4);
+    if (!(flags & VFIO_IRQ_SET_DATA_EVENTFD)) {
+        s->argsz = sizeof(*s);
+    }
+    st_assert_ok(ioctl(d->device, VFIO_DEVICE_SET_IRQS, s));
+}
+
+/* The trigger was signalled within @ms (and is drained), or not. */
+static bool intx_signalled(int trig, int ms)
+{
+    struct pollfd p = { .fd = trig, .events = POLLIN };
+    uint64_t v;
+
+    if (poll(&p, 1, ms) != 1) {
+        return false;
+    }
+    g_assert_cmpint(read(trig, &v, 8), ==, 8);
+    return true;
+}
+
+/*
+ * INTx disable in the command register, as vfio_basic_config_write() and
+ * vfio_pci_intx_mask()/vfio_pci_intx_unmask() handle it: setting the bit
+ * masks the line and never signals; clearing it unmasks, so a line the device
+ * still asserts is signalled again at once (and stays masked) whether it was
+ * masked by SET_IRQS MASK, automasked by an earlier signal, or raised while
+ * the bit was set; a line no longer asserted is left unmasked.  A write that
+ * leaves the bit as it was is not an unmask.
+ */
+static void test_edu_intx_disable_unmasks(void)
+{
+    int trig = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    StDev d;
+
+    st_open(&d, ST_EDU, VFIO_TYPE1v2_IOMMU);
+    intx_set_irqs(&d, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, trig);
+
+    /* Masked by the user, then asserted: pending and masked. */
+    intx_set_irqs(&d, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, -1);
+    st_wr32(&d, 0, 0x60, 0x1);
+    g_assert_false(intx_signalled(trig, 50));
+    command_write(&d, PCI_COMMAND_INTX_DISABLE, 0);
+    g_assert_false(intx_signalled(trig, 50));
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_true(intx_signalled(trig, 2000));
+    /* Still asserted, so still masked: another raise is not signalled. */
+    st_wr32(&d, 0, 0x60, 0x2);
+    g_assert_false(intx_signalled(trig, 50));
+
+    /* Automasked by that signal: set and clear the bit, signalled again. */
+    command_write(&d, PCI_COMMAND_INTX_DISABLE, 0);
+    g_assert_false(intx_signalled(trig, 50));
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_true(intx_signalled(trig, 2000));
+    /* Rewriting the command register with the bit clear is no unmask. */
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_false(intx_signalled(trig, 50));
+
+    /* SET_IRQS UNMASK does nothing while the bit is set; clearing it does. */
+    command_write(&d, PCI_COMMAND_INTX_DISABLE, 0);
+    intx_set_irqs(&d, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, -1);
+    g_assert_false(intx_signalled(trig, 50));
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_true(intx_signalled(trig, 2000));
+
+    /* Deasserted while masked: clearing the bit unmasks without a signal... */
+    st_wr32(&d, 0, 0x64, 0x3);
+    command_write(&d, PCI_COMMAND_INTX_DISABLE, 0);
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_false(intx_signalled(trig, 50));
+    /* ...so the next assertion is delivered with no SET_IRQS UNMASK. */
+    st_wr32(&d, 0, 0x60, 0x1);
+    g_assert_true(intx_signalled(trig, 2000));
+    st_wr32(&d, 0, 0x64, 0x1);
+    intx_set_irqs(&d, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, -1);
+
+    /* Unmasked, then the bit set: asserted meanwhile, signalled on clear. */
+    command_write(&d, PCI_COMMAND_INTX_DISABLE, 0);
+    st_wr32(&d, 0, 0x60, 0x1);
+    g_assert_false(intx_signalled(trig, 50));
+    command_write(&d, 0, PCI_COMMAND_INTX_DISABLE);
+    g_assert_true(intx_signalled(trig, 2000));
+    st_close(&d);
+    close(trig);
+}
+
 static void test_edu_mmap_exact(void)
 {
     volatile uint32_t *bar;
@@ -602,6 +706,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/devices/edu/no-bus-master-no-dma", test_edu_no_bus_master_no_dma);
     g_test_add_func("/vfio-sim/devices/edu/intx-automask-and-unmask-eventfd",
                     test_edu_intx_automask_and_unmask_eventfd);
+    g_test_add_func("/vfio-sim/devices/edu/intx-disable-unmasks",
+                    test_edu_intx_disable_unmasks);
     g_test_add_func("/vfio-sim/devices/edu/factorial-wraps", test_edu_factorial_wraps);
     g_test_add_func("/vfio-sim/devices/edu/mmap-exact", test_edu_mmap_exact);
     g_test_add_func("/vfio-sim/devices/edu/mmap-with-program-segv-handler",
