@@ -22,7 +22,10 @@ int sim_copy_from_user(void *dst, const void *user_src, size_t len);
 int sim_copy_to_user(void *user_dst, const void *src, size_t len);
 /* Duplicate a NUL-terminated user string of at most @max bytes (strndup_user). */
 char *sim_strndup_user(const char *user_src, size_t max, int *err);
-/* -EFAULT unless every page of [addr, addr + len) is mapped. */
+/*
+ * -EFAULT unless every page of [addr, addr + len) is mapped (any protection);
+ * costs one step per VMA of the range, touches no page.
+ */
 int sim_check_mapped(uint64_t addr, uint64_t len);
 
 #endif
