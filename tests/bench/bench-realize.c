@@ -35,7 +35,7 @@
  * Memory, from /proc/PID/status and smaps at "ready": VmHWM (peak RSS) minus
  * the resident pages of the guest's memfd mapping ("/memfd:mem"), i.e. peak
  * RSS beyond the guest RAM that was touched.  memfd pages cost nothing until
- * touched; vfio-sim's MAP_DMA checks the range with mincore(), which touches
+ * touched; vfio-sim's MAP_DMA checks the range with one msync(MS_ASYNC) over its VMAs, which touches
  * nothing, so "guest RSS" stays 0 (the real kernel pins, and so faults in,
  * every page at MAP_DMA: there the guest would be wholly resident).
  *
@@ -708,7 +708,7 @@ static void print_cost_table(const Series *base, const Series *vfio, const int64
            "topology and sysfs on first use\n"
            "  (sim-only).  Aperture own: realize minus both.  MAP_DMA floor: the sim's raw "
            "MAP_DMA of the same mappings over\n"
-           "  an untouched memfd, in a separate process (mincore() of the range).\n");
+           "  an untouched memfd, in a separate process (one VMA walk of the range).\n");
 }
 
 static void print_per_gib(const Series *base, const Series *vfio, const int64_t *floor_us)
