@@ -29,6 +29,7 @@
 #include "qemu/bitops.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
+#include "hw/vfio/vfio-migration.h"
 #include "hw/vfio/vfio-pci.h"
 #include "trace/trace-hw_vfio.h"
 
@@ -454,6 +455,7 @@ static void vfio_pci_teardown(VFIOPCIDevice *vdev)
         return;     /* nothing was set up */
     }
     trace_vfio_pci_teardown(vbasedev->name, vdev->attached);
+    vfio_migration_exit(vbasedev);
     vfio_pci_devices = g_list_remove(vfio_pci_devices, vdev);
     vfio_pci_unregister_req_notifier(vdev);
     pci_device_set_intx_routing_notifier(pdev, NULL);
@@ -549,6 +551,10 @@ static bool vfio_pci_realize(PCIDevice *pdev, Error **errp)
         goto fail;
     }
     vfio_pci_register_req_notifier(vdev);
+    /* Last: it registers the device's migration state, or a blocker. */
+    if (!vfio_migration_realize(vbasedev, vdev->enable_migration, errp)) {
+        goto fail;
+    }
     vfio_pci_devices = g_list_append(vfio_pci_devices, vdev);
     trace_vfio_pci_realized(name, vdev->config_size, vdev->intx.has_pin,
                             msi_present(pdev), msix_present(pdev), vbasedev->reset_works);

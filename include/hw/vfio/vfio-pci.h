@@ -114,7 +114,7 @@ struct VFIOPCIDevice {
     char *sysfsdev;                 /* sysfsdev=; owned */
     bool no_mmap;                   /* x-no-mmap: every BAR access traps */
     bool req_enabled_prop;          /* x-req: unplug when the kernel asks for the device */
-    OnOffAuto enable_migration;     /* kept for hw/vfio migration (next issue) */
+    OnOffAuto enable_migration;     /* VFIO migration: on, off or auto (hw/vfio/migration.c) */
 
     /* Set up at realize */
     bool attached;                  /* vfio_device_attach succeeded */
