@@ -136,6 +136,12 @@ bool qemu_loadvm_state(QEMUFile *f, LoadVMContext *ctx, Error **errp);
 
 /* Handlers registered now (tests, query). */
 guint qemu_savevm_nr_handlers(void);
+/*
+ * Wait until no handler callback that runs without the BQL (iterate,
+ * pending estimate) is in progress.  For the main thread before it frees
+ * what such a callback may be reading (a RAM block).
+ */
+void qemu_savevm_wait_unlocked_callbacks(void);
 
 /* ------------------------------------------------------------------------ */
 /* RAM (ram.c) */

@@ -689,7 +689,12 @@ static gpointer migration_thread(gpointer opaque)
     bql_lock();
     ok = ok && migration_completion(s, &err);
     if (!ok && err) {
-        if (qemu_file_get_error(s->to_dst) == -ECANCELED) {
+        int ferr = qemu_file_get_error(s->to_dst);
+
+        if (ferr == -EPIPE || ferr == -ECONNRESET) {
+            error_prepend(&err, "the destination closed the connection: ");
+        }
+        if (ferr == -ECANCELED) {
             /* A cancel shut the channel: that is the reason, not the I/O error. */
             error_free(err);
             err = NULL;

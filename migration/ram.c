@@ -238,12 +238,18 @@ bool ram_config_check(QEMUFile *f, Error **errp)
 /* ------------------------------------------------------------------------ */
 /* Source */
 
+/*
+ * A block of the migration is going away or changing size (main thread):
+ * the next round fails, and the one in progress (which reads guest memory
+ * without the BQL) ends before the block does.
+ */
 static void ram_notify_change(RAMState *rs, void *host, const char *what)
 {
     for (uint32_t i = 0; i < rs->nr_blocks; i++) {
         if (rs->blocks[i].host == host) {
             trace_ram_block_changed(qemu_ram_get_idstr(rs->blocks[i].rb), what);
             qatomic_set(&rs->blocks_changed, 1);
+            qemu_savevm_wait_unlocked_callbacks();
         }
     }
 }

@@ -131,6 +131,12 @@ guint qemu_savevm_nr_handlers(void)
     return n;
 }
 
+void qemu_savevm_wait_unlocked_callbacks(void)
+{
+    g_mutex_lock(&savevm_lock);
+    g_mutex_unlock(&savevm_lock);
+}
+
 const char *qemu_savevm_removed_handler(void)
 {
     return savevm_removed_idstr;
