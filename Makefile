@@ -29,8 +29,10 @@ check-asan:
 check-vm:
 	scripts/check.sh vm
 
+# The assigned-device scenario, then a live migration with its progress.
 demo: all
 	scripts/demo.sh $(BUILD)
+	scripts/aperture-migrate --demo $(BUILD)
 
 bench: all
 	tests/bench/run-bench.sh $(BUILD)
