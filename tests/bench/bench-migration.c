@@ -74,6 +74,31 @@ static uint64_t env_u64(const char *name, uint64_t def)
     return v && *v ? g_ascii_strtoull(v, NULL, 0) : def;
 }
 
+/* Remove RAM files that runs which died left behind (their pid is gone). */
+static void remove_stale_ram_files(void)
+{
+    GDir *dir = g_dir_open("/dev/shm", 0, NULL);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name(dir))) {
+        const char *dash = strrchr(name, '-');
+        g_autofree char *proc = NULL;
+        g_autofree char *path = NULL;
+
+        if (!g_str_has_prefix(name, "aperture-bench-") || !dash) {
+            continue;
+        }
+        proc = g_strdup_printf("/proc/%s", dash + 1);
+        if (!g_file_test(proc, G_FILE_TEST_EXISTS)) {
+            path = g_build_filename("/dev/shm", name, NULL);
+            unlink(path);
+        }
+    }
+    if (dir) {
+        g_dir_close(dir);
+    }
+}
+
 /* The source's RAM: a tmpfs file of @mb MiB, @pct % of its pages non-zero. */
 static char *make_ram_file(const char *tag, uint64_t mb, unsigned pct, bool fill)
 {
@@ -155,6 +180,8 @@ static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram
         return;
     }
     dst = start_vm(dst_ram, c, host, incoming);
+    /* It has the file mapped: the name can go now, whatever happens next. */
+    unlink(dst_ram);
 
     /* The device writes the window at a steady rate (the mig device only). */
     if (!pinned) {
@@ -243,6 +270,7 @@ int main(int argc, char **argv)
            "writing %u pages/ms over a %" G_GUINT64_FORMAT " MiB window, link %" G_GUINT64_FORMAT
            " MiB/s, downtime limit 300 ms, forced switchover after %u s\n", c.ram_mb,
            c.data_pct, c.rate, c.window_mb, c.bandwidth_mb, c.force_s);
+    remove_stale_ram_files();
     t = g_get_monotonic_time();
     src_ram = make_ram_file("src", c.ram_mb, c.data_pct, true);
     printf("# guest RAM file written in %.1f s\n", (g_get_monotonic_time() - t) / 1e6);
