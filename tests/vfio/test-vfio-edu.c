@@ -35,6 +35,21 @@ static void assert_all(const uint8_t *p, size_t n, uint8_t byte, const char *wha
     }
 }
 
+/*
+ * Fill a fresh page with a pattern from @seed, map it at IOVA_BASE with
+ * @map_flags and DMA it into the edu's buffer: the starting point of every
+ * device-to-RAM test.  Returns the page (vt_free it).
+ */
+static uint8_t *edu_load_pattern(VtDevice *d, uint8_t seed, uint32_t map_flags)
+{
+    uint8_t *src = vt_alloc(VT_PAGE, 0);
+
+    fill_pattern(src, VT_PAGE, seed);
+    vt_assert_ok(vt_map(d->container, IOVA_BASE, src, VT_PAGE, map_flags));
+    g_assert_true(vt_edu_dma(d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
+    return src;
+}
+
 static bool open_edu(VtDevice *d)
 {
     if (!vt_require_device(vt_device())) {
@@ -55,12 +70,9 @@ static void test_dma_round_trip(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x31, VFIO_DMA_MAP_FLAG_READ);
     dst = vt_alloc(VT_PAGE, 0xee);
-    fill_pattern(src, VT_PAGE, 0x31);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
     vt_assert_ok(vt_map(d.container, IOVA_BASE + 0x10000, dst, VT_PAGE, MAP_RW));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     /* The cmd register reads back the direction bit once done. */
     g_assert_cmphex(vt_bar0_read32(&d, EDU_REG_DMA_CMD) & EDU_DMA_START, ==, 0);
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + 0x10000, EDU_DMA_BUFFER_SIZE, true,
@@ -81,12 +93,9 @@ static void test_dma_partial(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x5, MAP_RW);
     dst = vt_alloc(VT_PAGE, 0xee);
-    fill_pattern(src, VT_PAGE, 0x5);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, MAP_RW));
     vt_assert_ok(vt_map(d.container, IOVA_BASE + VT_PAGE, dst, VT_PAGE, MAP_RW));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + VT_PAGE + 100, 64, true, DMA_TIMEOUT_MS));
     assert_all(dst, 100, 0xee, "before the transfer");
     g_assert_cmpmem(dst + 100, 64, src, 64);
@@ -105,12 +114,9 @@ static void test_dma_to_read_only_blocked(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x77, VFIO_DMA_MAP_FLAG_READ);
     ro = vt_alloc(VT_PAGE, 0x5a);
-    fill_pattern(src, VT_PAGE, 0x77);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
     vt_assert_ok(vt_map(d.container, IOVA_BASE + VT_PAGE, ro, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + VT_PAGE, 256, true, DMA_TIMEOUT_MS));
     assert_all(ro, VT_PAGE, 0x5a, "read-only mapping");
     /* The fault leaves the device usable. */
@@ -132,13 +138,10 @@ static void test_dma_to_unmapped_blocked(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x11, VFIO_DMA_MAP_FLAG_READ);
     two = vt_alloc(2 * VT_PAGE, 0xc3);
-    fill_pattern(src, VT_PAGE, 0x11);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
     /* Only the first page of TWO is mapped. */
     vt_assert_ok(vt_map(d.container, IOVA_BASE + 0x100000, two, VT_PAGE, MAP_RW));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     /* Entirely unmapped. */
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + 0x200000, 256, true, DMA_TIMEOUT_MS));
     /* Straddling the end of the mapping into the unmapped page. */
@@ -160,12 +163,9 @@ static void test_dma_after_unmap_blocked(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x42, VFIO_DMA_MAP_FLAG_READ);
     dst = vt_alloc(VT_PAGE, 0x99);
-    fill_pattern(src, VT_PAGE, 0x42);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
     vt_assert_ok(vt_map(d.container, IOVA_BASE + VT_PAGE, dst, VT_PAGE, MAP_RW));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     vt_assert_ok(vt_unmap(d.container, IOVA_BASE + VT_PAGE, VT_PAGE, 0, NULL));
     g_assert_true(vt_edu_dma(&d, IOVA_BASE + VT_PAGE, 256, true, DMA_TIMEOUT_MS));
     assert_all(dst, VT_PAGE, 0x99, "unmapped buffer");
@@ -183,12 +183,9 @@ static void test_dma_address_mask(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x23, VFIO_DMA_MAP_FLAG_READ);
     dst = vt_alloc(VT_PAGE, 0);
-    fill_pattern(src, VT_PAGE, 0x23);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
     vt_assert_ok(vt_map(d.container, IOVA_BASE + VT_PAGE, dst, VT_PAGE, MAP_RW));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     /* 0x10000000 | x reaches x. */
     g_assert_true(vt_edu_dma(&d, (1ULL << 28) | (IOVA_BASE + VT_PAGE), 128, true,
                              DMA_TIMEOUT_MS));
@@ -207,11 +204,8 @@ static void test_dma_sees_new_mapping(void)
     if (!open_edu(&d)) {
         return;
     }
-    src = vt_alloc(VT_PAGE, 0);
+    src = edu_load_pattern(&d, 0x61, VFIO_DMA_MAP_FLAG_READ);
     dst = vt_alloc(VT_PAGE, 0);
-    fill_pattern(src, VT_PAGE, 0x61);
-    vt_assert_ok(vt_map(d.container, IOVA_BASE, src, VT_PAGE, VFIO_DMA_MAP_FLAG_READ));
-    g_assert_true(vt_edu_dma(&d, IOVA_BASE, EDU_DMA_BUFFER_SIZE, false, DMA_TIMEOUT_MS));
     /* Remap the same IOVA onto another buffer: the device follows. */
     vt_assert_ok(vt_unmap(d.container, IOVA_BASE, VT_PAGE, 0, NULL));
     vt_assert_ok(vt_map(d.container, IOVA_BASE, dst, VT_PAGE, MAP_RW));
