@@ -353,6 +353,13 @@ bool sim_trap_supported(void)
 
 #else /* !__x86_64__ */
 
+/*
+ * No instruction decoder for this host: sim_trap_supported() says so, and
+ * device set-up then clears the MMAP flag of register BARs (device.c), so
+ * users reach them through pread/pwrite like a kernel BAR without mmap
+ * support.  The functions below are never reached with trapping in use.
+ */
+
 void *sim_trap_map(SimDevice *dev, int bar, void *addr, size_t len, int flags,
                    uint64_t bar_offset, int *err)
 {
