@@ -114,7 +114,7 @@ static void sim_edu_dma_done(void *opaque)
 
         if (sim_edu_in_buffer(s->dma_dst, s->dma_cnt)) {
             ret = sim_dma_rw(dev, src, s->dma_buf + (s->dma_dst - EDU_DMA_START),
-                             s->dma_cnt, false, false);
+                             s->dma_cnt, false, SIM_DMA_IOMMU);
         }
         trace_vfio_sim_edu_dma(dev->cfg.bdf, src, s->dma_dst, s->dma_cnt, ret);
     } else {
@@ -123,7 +123,7 @@ static void sim_edu_dma_done(void *opaque)
 
         if (sim_edu_in_buffer(s->dma_src, s->dma_cnt)) {
             ret = sim_dma_rw(dev, dst, s->dma_buf + (s->dma_src - EDU_DMA_START),
-                             s->dma_cnt, true, false);
+                             s->dma_cnt, true, SIM_DMA_IOMMU);
         }
         trace_vfio_sim_edu_dma(dev->cfg.bdf, s->dma_src, dst, s->dma_cnt, ret);
     }

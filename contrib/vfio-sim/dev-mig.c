@@ -27,7 +27,7 @@
  *   0x38 STATE_SIZE      bytes of internal state        RO
  *
  * Page N of the window, on its K-th write, holds 64-bit words
- * PATTERN << 32 | (K << 16 ^ word index) ^ N — see sim_mig_fill().
+ * PATTERN << 32 | (K << 16 ^ word index) ^ N — see sim_dma_pattern_page().
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -67,13 +67,6 @@ typedef struct SimMig {
     SimTimer tick;
 } SimMig;
 
-static void sim_mig_fill(SimMig *s, uint64_t page, uint64_t k, uint64_t *buf)
-{
-    for (unsigned w = 0; w < SIM_PAGE_SIZE / 8; w++) {
-        buf[w] = ((uint64_t)s->regs.pattern << 32) | (((k << 16) ^ w ^ page) & 0xffffffffu);
-    }
-}
-
 static bool sim_mig_engine_active(SimMig *s)
 {
     return s->running && (s->regs.ctrl & MIG_CTRL_ON) && s->regs.dma_pages &&
@@ -111,10 +104,10 @@ static void sim_mig_tick(void *opaque)
         uint64_t k = s->regs.seq / s->regs.dma_pages;
         int ret = -EPERM;
 
-        sim_mig_fill(s, page, k, buf);
+        sim_dma_pattern_page(s->regs.pattern, page, k, buf);
         if (sim_pci_bus_master(dev)) {
             ret = sim_dma_rw(dev, s->regs.dma_base + page * SIM_PAGE_SIZE, buf, sizeof(buf),
-                             true, false);
+                             true, SIM_DMA_IOMMU);
         }
         if (ret < 0) {
             s->regs.faults++;

@@ -465,3 +465,10 @@ void sim_device_mmio(SimDevice *dev, int bar, uint64_t off, uint64_t *val, unsig
     }
     trace_vfio_sim_region_rw(dev->cfg.bdf, bar, off, size, write, size);
 }
+
+void sim_dma_pattern_page(uint32_t pattern, uint64_t page, uint64_t k, uint64_t *buf)
+{
+    for (unsigned w = 0; w < SIM_PAGE_SIZE / 8; w++) {
+        buf[w] = ((uint64_t)pattern << 32) | (((k << 16) ^ w ^ page) & 0xffffffffu);
+    }
+}

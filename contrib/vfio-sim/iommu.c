@@ -709,7 +709,19 @@ void sim_iommu_release_all(SimContainer *c)
 
 /* ---- device DMA ---- */
 
-int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write, bool pinned)
+/* Every page of [start, end) within @dma is pinned. */
+static bool sim_dma_range_pinned(SimDma *dma, uint64_t start, uint64_t end)
+{
+    for (uint64_t page = start & SIM_PAGE_MASK; page < end; page += SIM_PAGE_SIZE) {
+        if (!dma->pinned || !g_hash_table_contains(dma->pinned, &page)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write,
+               SimDmaPath path)
 {
     SimContainer *c = sim_device_container(dev);
     uint64_t pos;
@@ -731,8 +743,14 @@ int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write,
             goto fault;
         }
         if ((write && !dma->writable) || (!write && !dma->readable) ||
-            (pinned && !dma->readable)) {
+            (path != SIM_DMA_IOMMU && !dma->readable)) {
             ret = -EPERM;
+            goto fault;
+        }
+        /* A device touching pages it does not hold is a vendor driver bug. */
+        if (path == SIM_DMA_PINNED &&
+            !sim_dma_range_pinned(dma, pos, MIN(dma->iova + dma->size, iova + len))) {
+            ret = -EFAULT;
             goto fault;
         }
         pos = dma->iova + dma->size;
@@ -748,7 +766,7 @@ int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write,
         if (ret < 0) {
             goto fault;
         }
-        if (write && pinned && c->dirty_tracking && dma->bitmap) {
+        if (write && path == SIM_DMA_RW && c->dirty_tracking && dma->bitmap) {
             unsigned shift = __builtin_ctzll(sim_iommu_pgsize(c));
 
             sim_bitmap_set(dma->bitmap, off >> shift,

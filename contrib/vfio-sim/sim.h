@@ -360,18 +360,31 @@ uint64_t sim_iommu_pgsize_bitmap(SimContainer *c);
 /* Recompute the dirty scope after a group came or went. */
 void sim_iommu_update_scope(SimContainer *c);
 
+/* How a device reaches guest memory. */
+typedef enum SimDmaPath {
+    SIM_DMA_IOMMU,          /* hardware DMA through the IOMMU domain */
+    SIM_DMA_RW,             /* emulated IOMMU: vfio_dma_rw, marks pages dirty while tracking */
+    /*
+     * Emulated IOMMU: hardware DMA into pages the device holds pinned.  No
+     * dirty bit: the pinned scope reports pinned pages at every sync
+     * instead.  A page not pinned faults (-EFAULT).
+     */
+    SIM_DMA_PINNED,
+} SimDmaPath;
+
 /*
- * Device DMA through the container's IOMMU: copy @len bytes between the
- * device and IOVA @iova.  @pinned: the access goes through the pinning API
- * (emulated IOMMU: vfio_dma_rw), which marks pages dirty while tracking.
- * Returns 0, -EFAULT (not mapped / not accessible) or -EPERM (permission).
- * Nothing is transferred when any page of the range faults.
+ * Device DMA: copy @len bytes between the device and IOVA @iova through
+ * the container's mappings.  Returns 0, -EFAULT (not mapped / not
+ * accessible / not pinned) or -EPERM (permission).  Nothing is transferred
+ * when any page of the range faults.
  */
 int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write,
-               bool pinned);
+               SimDmaPath path);
 /* Emulated IOMMU: pin / unpin one page (vfio_pin_pages). */
 int sim_dma_pin_page(SimDevice *dev, uint64_t iova, bool write);
 int sim_dma_unpin_page(SimDevice *dev, uint64_t iova);
+/* Page @page of a DMA window on its @k-th write, @pattern seeded (mig and pin engines). */
+void sim_dma_pattern_page(uint32_t pattern, uint64_t page, uint64_t k, uint64_t *buf);
 
 /* ---- groups (group.c) ---- */
 
@@ -552,6 +565,11 @@ static inline void sim_bitmap_set(unsigned long *map, uint64_t start, uint64_t n
 static inline bool sim_bitmap_test(const unsigned long *map, uint64_t i)
 {
     return map[i / (8 * sizeof(long))] & (1UL << (i % (8 * sizeof(long))));
+}
+
+static inline void sim_bitmap_clear1(unsigned long *map, uint64_t i)
+{
+    map[i / (8 * sizeof(long))] &= ~(1UL << (i % (8 * sizeof(long))));
 }
 
 #endif /* VFIO_SIM_H */

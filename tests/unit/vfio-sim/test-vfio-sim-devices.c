@@ -697,6 +697,141 @@ static void test_pin_with_iommu_group_all_dirty(void)
     st_topology(NULL);
 }
 
+/* The pin device's engine (contrib/vfio-sim/dev-pin.c) */
+#define PIN_ENGINE  0x24
+#define PIN_WINDOW  0x28
+#define PIN_PAGES   0x30
+#define PIN_RATE    0x34
+#define PIN_KEEP    0x38
+#define PIN_SEQ     0x3c
+#define PIN_FAULTS  0x44
+#define PIN_HELD    0x48
+
+static void pin_start_engine(StDev *d, uint64_t iova, uint32_t pages, uint32_t keep,
+                             uint32_t rate)
+{
+    st_command(d, PCI_COMMAND_MASTER);
+    st_wr32(d, 0, PIN_WINDOW, (uint32_t)iova);
+    st_wr32(d, 0, PIN_WINDOW + 4, iova >> 32);
+    st_wr32(d, 0, PIN_PAGES, pages);
+    st_wr32(d, 0, PIN_KEEP, keep);
+    st_wr32(d, 0, PIN_RATE, rate);
+    st_wr32(d, 0, PIN_PATTERN, 0xfeed0000);
+    st_wr32(d, 0, PIN_ENGINE, 1);
+}
+
+/*
+ * Pages the engine writes through its pins carry no dirty bit: they are
+ * reported because they stay pinned; pages written through vfio_dma_rw are
+ * reported once.
+ */
+static void test_pin_engine_dirty_scope(void)
+{
+    uint8_t *ram = st_alloc(8 * ST_PAGE);
+    StDev d;
+
+    memset(ram, 0, 8 * ST_PAGE);
+    st_open(&d, ST_PIN, VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(d.container, 0x10000, ram, 8 * ST_PAGE, ST_MAP_RW));
+    dirty_start(d.container);
+    pin_start_engine(&d, 0x10000, 8, 4, 8);
+    st_wait_for(st_rd32(&d, 0, PIN_SEQ) >= 16);
+    st_wr32(&d, 0, PIN_ENGINE, 0);
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_HELD), ==, 4);
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_FAULTS), ==, 0);
+    for (int p = 0; p < 8; p++) {
+        g_assert_cmphex(*(uint64_t *)(ram + p * ST_PAGE) >> 32, ==, 0xfeed0000);
+    }
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0xff);
+    g_assert_cmphex(get_bitmap(d.container, 0x10000, 8 * ST_PAGE), ==, 0x0f);
+    /* A new window lets the old pins go; unmapping drops the pins inside. */
+    st_wr32(&d, 0, PIN_KEEP, 2);
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_HELD), ==, 0);
+    st_wr32(&d, 0, PIN_ENGINE, 1);
+    st_wait_for(st_rd32(&d, 0, PIN_HELD) == 2);
+    st_wr32(&d, 0, PIN_ENGINE, 0);
+    st_assert_ok(st_unmap(d.container, 0x10000, 8 * ST_PAGE));
+    g_assert_cmpuint(st_rd32(&d, 0, PIN_HELD), ==, 0);
+    /* Nothing mapped: every write is refused and counted. */
+    st_wr32(&d, 0, PIN_ENGINE, 1);
+    st_wait_for(st_rd32(&d, 0, PIN_FAULTS) >= 4);
+    st_close(&d);
+    munmap(ram, 8 * ST_PAGE);
+}
+
+static const char topo_two_pin[] =
+    "[device 0000:00:04.0]\nmodel = pin\ngroup = 4\n"
+    "[device 0000:00:08.0]\nmodel = pin\ngroup = 8\n";
+
+static void pin_resume(StDev *t, GByteArray *stream, int expect_errno)
+{
+    int tfd;
+
+    st_assert_ok(st_mig_state(t->device, VFIO_DEVICE_STATE_RESUMING, &tfd));
+    g_assert_cmpint(write(tfd, stream->data, stream->len), ==, stream->len);
+    if (expect_errno) {
+        st_assert_errno(st_mig_state(t->device, VFIO_DEVICE_STATE_STOP, NULL), expect_errno);
+    } else {
+        st_assert_ok(st_mig_state(t->device, VFIO_DEVICE_STATE_STOP, NULL));
+    }
+    close(tfd);
+}
+
+/*
+ * The state travels, and the pages the source pinned by command are pinned
+ * again through the destination's mappings -- or, when one is not mapped
+ * there, the state is refused and the device keeps its own.
+ */
+static void test_pin_migration_state_equal(void)
+{
+    uint8_t *ram = st_alloc(8 * ST_PAGE), *ram2 = st_alloc(8 * ST_PAGE);
+    g_autoptr(GByteArray) stream = g_byte_array_new();
+    static const uint32_t regs[] = { PIN_PATTERN, PIN_PINNED, PIN_WINDOW, PIN_PAGES,
+                                     PIN_RATE, PIN_KEEP, PIN_SEQ, PIN_FAULTS };
+    StDev s, t;
+    int sfd, none;
+
+    st_topology(topo_two_pin);
+    st_open(&s, ST_PIN, VFIO_TYPE1v2_IOMMU);
+    st_open(&t, "0000:00:08.0", VFIO_TYPE1v2_IOMMU);
+    st_assert_ok(st_map(s.container, 0x10000, ram, 8 * ST_PAGE, ST_MAP_RW));
+    g_assert_cmpint(pin_cmd(&s, 0x17000, 1), ==, 0);
+    pin_start_engine(&s, 0x10000, 4, 2, 2);
+    st_wait_for(st_rd32(&s, 0, PIN_SEQ) >= 8);
+
+    st_assert_ok(st_mig_state(s.device, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+    drain(sfd, stream, true);
+    st_assert_ok(st_mig_state(s.device, VFIO_DEVICE_STATE_STOP_COPY, &none));
+    drain(sfd, stream, false);
+    /* Stopped, it keeps its pins: the pinned scope goes on reporting them. */
+    g_assert_cmpuint(st_rd32(&s, 0, PIN_HELD), ==, 2);
+
+    /* The destination has nothing mapped at 0x17000: refused, nothing pinned. */
+    pin_resume(&t, stream, EINVAL);
+    g_assert_cmpuint(st_rd32(&t, 0, PIN_PINNED), ==, 0);
+    g_assert_cmpuint(st_rd32(&t, 0, PIN_SEQ), ==, 0);
+    st_assert_ok(ioctl(t.device, VFIO_DEVICE_RESET));
+
+    st_assert_ok(st_map(t.container, 0x10000, ram2, 8 * ST_PAGE, ST_MAP_RW));
+    pin_resume(&t, stream, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(regs); i++) {
+        g_assert_cmphex(st_rd32(&t, 0, regs[i]), ==, st_rd32(&s, 0, regs[i]));
+    }
+    g_assert_cmpuint(st_rd32(&t, 0, PIN_PINNED), ==, 1);
+    /* Running, it carries on from the source's sequence, pinning its own pages. */
+    st_command(&t, PCI_COMMAND_MASTER);
+    st_assert_ok(st_mig_state(t.device, VFIO_DEVICE_STATE_RUNNING, NULL));
+    st_wait_for(st_rd32(&t, 0, PIN_HELD) == 2);
+    g_assert_cmpuint(st_rd32(&t, 0, PIN_SEQ), >, st_rd32(&s, 0, PIN_SEQ));
+    g_assert_cmpuint(st_rd32(&t, 0, PIN_FAULTS), ==, 0);
+    close(sfd);
+    st_close(&t);
+    st_close(&s);
+    munmap(ram, 8 * ST_PAGE);
+    munmap(ram2, 8 * ST_PAGE);
+    st_topology(NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -724,6 +859,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-sim/devices/mig/region-caps", test_mig_region_caps);
     g_test_add_func("/vfio-sim/devices/pin/dirty-scope", test_pin_dirty_scope);
     g_test_add_func("/vfio-sim/devices/pin/bitmap-offsets", test_pin_bitmap_offsets);
+    g_test_add_func("/vfio-sim/devices/pin/engine-dirty-scope", test_pin_engine_dirty_scope);
+    g_test_add_func("/vfio-sim/devices/pin/migration-state-equal",
+                    test_pin_migration_state_equal);
     g_test_add_func("/vfio-sim/devices/pin/with-iommu-group-all-dirty",
                     test_pin_with_iommu_group_all_dirty);
     return g_test_run();
