@@ -8,10 +8,12 @@
  *   (migration parameter x-needed-bytes: a page resent with unchanged
  *   contents was dirty only to the tracker).
  *
- * Modes: device DMA logging; the IOMMU's tracking with the all-dirty scope
- * (x-vfio-dma-logging=false: every mapped page is dirty at every sync);
- * the IOMMU's pinned scope (needs a pinning device that migrates; reported
- * as unavailable otherwise).  A mode that has not converged after
+ * Modes: device DMA logging and the IOMMU's tracking with the all-dirty
+ * scope (x-vfio-dma-logging=false: every mapped page is dirty at every
+ * sync), both with the sim's "mig" device; the IOMMU's pinned scope with its
+ * "pin" device, which holds the first half of its window pinned and writes
+ * the other half through vfio_dma_rw (pinned pages are dirty at every sync,
+ * the others once per write).  A mode that has not converged after
  * BENCH_MIGRATION_FORCE_S seconds is forced: the downtime limit is raised so
  * that the next check switches over, as an operator would, and the row says
  * so.
@@ -35,16 +37,25 @@
 #include "../qtest/qpci.h"
 #include "../qtest/test-migration-util.h"
 
-#define MIG_HOST        "0000:00:02.0"
-#define PIN_HOST        "0000:00:04.0"
 #define MIG_SLOT        5
 #define GPA_WINDOW      0x10000000ULL       /* 256 MiB */
-#define REG_CTRL        0x04
-#define REG_DMA_BASE    0x10
-#define REG_DMA_PAGES   0x18
-#define REG_RATE        0x1c
-#define REG_SEQ_LO      0x24
-#define REG_SEQ_HI      0x28
+
+/* A device engine: where its registers are (contrib/vfio-sim/dev-{mig,pin}.c). */
+typedef struct BenchDev {
+    const char *host;
+    uint32_t reg_on, reg_base, reg_pages, reg_rate, reg_seq_lo, reg_seq_hi;
+    uint32_t reg_keep;          /* pages kept pinned (pin), 0 = none */
+} BenchDev;
+
+static const BenchDev mig_dev = {
+    .host = "0000:00:02.0", .reg_on = 0x04, .reg_base = 0x10, .reg_pages = 0x18,
+    .reg_rate = 0x1c, .reg_seq_lo = 0x24, .reg_seq_hi = 0x28,
+};
+
+static const BenchDev pin_dev = {
+    .host = "0000:00:04.0", .reg_on = 0x24, .reg_base = 0x28, .reg_pages = 0x30,
+    .reg_rate = 0x34, .reg_seq_lo = 0x3c, .reg_seq_hi = 0x40, .reg_keep = 0x38,
+};
 
 typedef struct BenchConfig {
     uint64_t ram_mb;
@@ -134,11 +145,11 @@ static int64_t obj_int(JsonObject *o, const char *name)
     return o && json_object_has_member(o, name) ? json_object_get_int_member(o, name) : 0;
 }
 
-static uint64_t dev_seq(QPCIDevice *d, QPCIBar bar)
+static uint64_t dev_seq(const BenchDev *bd, QPCIDevice *d, QPCIBar bar)
 {
-    uint32_t lo = qpci_io_readl(d, bar, REG_SEQ_LO);
+    uint32_t lo = qpci_io_readl(d, bar, bd->reg_seq_lo);
 
-    return (uint64_t)qpci_io_readl(d, bar, REG_SEQ_HI) << 32 | lo;
+    return (uint64_t)qpci_io_readl(d, bar, bd->reg_seq_hi) << 32 | lo;
 }
 
 static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram,
@@ -148,19 +159,18 @@ static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram
     g_autofree char *sock = mig_path("bench.sock");
     g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
-    bool pinned = !strcmp(mode, "container-pinned");
-    const char *host = pinned ? PIN_HOST : MIG_HOST;
+    const BenchDev *bd = !strcmp(mode, "container-pinned") ? &pin_dev : &mig_dev;
     QTestState *src, *dst;
     JsonObject *info, *ram, *vfio;
-    QPCIBus *bus = NULL;
-    QPCIDevice *d = NULL;
-    QPCIBar bar0 = { 0 };
-    uint64_t seq0 = 0;
+    QPCIBus *bus;
+    QPCIDevice *d;
+    QPCIBar bar0;
+    uint64_t seq0;
     gint64 t0;
 
     memset(r, 0, sizeof(*r));
     r->mode = mode;
-    src = start_vm(src_ram, c, host, "");
+    src = start_vm(src_ram, c, bd->host, "");
     info = mig_qmp(src, "{'execute': 'x-query-vfio-migration'}");
     {
         JsonObject *dev = json_array_get_object_element(
@@ -179,24 +189,25 @@ static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram
         unlink(dst_ram);
         return;
     }
-    dst = start_vm(dst_ram, c, host, incoming);
+    dst = start_vm(dst_ram, c, bd->host, incoming);
     /* It has the file mapped: the name can go now, whatever happens next. */
     unlink(dst_ram);
 
-    /* The device writes the window at a steady rate (the mig device only). */
-    if (!pinned) {
-        bus = qpci_new_conf1(src);
-        d = qpci_device_find(bus, PCI_DEVFN(MIG_SLOT, 0));
-        bar0 = qpci_iomap(d, 0, NULL);
-        qpci_device_enable(d);
-        qpci_io_writel(d, bar0, REG_DMA_BASE, GPA_WINDOW);
-        qpci_io_writel(d, bar0, REG_DMA_BASE + 4, 0);
-        qpci_io_writel(d, bar0, REG_DMA_PAGES, c->window_mb * 256);
-        qpci_io_writel(d, bar0, REG_RATE, c->rate);
-        qpci_io_writel(d, bar0, REG_CTRL, 1);
-        g_usleep(G_USEC_PER_SEC / 2);
-        seq0 = dev_seq(d, bar0);
+    /* The device writes the window at a steady rate. */
+    bus = qpci_new_conf1(src);
+    d = qpci_device_find(bus, PCI_DEVFN(MIG_SLOT, 0));
+    bar0 = qpci_iomap(d, 0, NULL);
+    qpci_device_enable(d);
+    qpci_io_writel(d, bar0, bd->reg_base, GPA_WINDOW);
+    qpci_io_writel(d, bar0, bd->reg_base + 4, 0);
+    qpci_io_writel(d, bar0, bd->reg_pages, c->window_mb * 256);
+    if (bd->reg_keep) {
+        qpci_io_writel(d, bar0, bd->reg_keep, c->window_mb * 128);
     }
+    qpci_io_writel(d, bar0, bd->reg_rate, c->rate);
+    qpci_io_writel(d, bar0, bd->reg_on, 1);
+    g_usleep(G_USEC_PER_SEC / 2);
+    seq0 = dev_seq(bd, d, bar0);
     json_object_unref(mig_qmp(src, "{'execute': 'migrate-set-parameters', 'arguments': "
                               "{'max-bandwidth': %" G_GUINT64_FORMAT ", 'downtime-limit': 300, "
                               "'x-needed-bytes': true, 'x-vfio-dma-logging': %s}}",
@@ -220,9 +231,7 @@ static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram
         g_usleep(50 * 1000);
     }
     g_free(mig_wait_status(dst, 120, "completed", NULL));
-    if (d) {
-        r->device_pages = dev_seq(d, bar0) - seq0;
-    }
+    r->device_pages = dev_seq(bd, d, bar0) - seq0;
     info = mig_qmp(src, "{'execute': 'query-migrate'}");
     ram = json_object_get_object_member(info, "ram");
     vfio = json_object_get_object_member(info, "vfio");
@@ -239,9 +248,7 @@ static void run_mode(const BenchConfig *c, const char *mode, const char *src_ram
                            ? json_object_get_string_member(vfio, "dirty-tracking") : "none");
     json_object_unref(info);
     g_free(d);
-    if (bus) {
-        qpci_free(bus);
-    }
+    qpci_free(bus);
     qtest_quit(src);
     qtest_quit(dst);
     unlink(dst_ram);

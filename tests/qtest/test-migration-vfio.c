@@ -1,7 +1,9 @@
 /*
  * Live migration of a VM with an assigned device, over vfio-sim
- * (hw/vfio/migration.c, migration/): the sim's migratable device writes
- * guest pages by DMA while the VM migrates, in each dirty tracking mode;
+ * (hw/vfio/migration.c, migration/): a migratable device writes guest
+ * pages by DMA while the VM migrates, in each dirty tracking mode (the
+ * sim's "mig" device for DMA logging and the IOMMU's all-dirty scope, its
+ * page-pinning "pin" device for the pinned scope);
  * the destination's RAM equals the source's at switchover byte for byte,
  * the device's state equals, and the device keeps running (DMA, MSI-X)
  * once the destination runs.  Then the same under faults at each step (a
@@ -58,6 +60,21 @@
 #define MIG_ID              0x3147494du
 #define MIG_CTRL_ON_IRQ     0x3
 
+/* The pin device's engine (contrib/vfio-sim/dev-pin.c) */
+#define PIN_REG_ID          0x00
+#define PIN_REG_PATTERN     0x18
+#define PIN_REG_PINNED      0x1c
+#define PIN_REG_ENGINE      0x24
+#define PIN_REG_WINDOW      0x28
+#define PIN_REG_PAGES       0x30
+#define PIN_REG_RATE        0x34
+#define PIN_REG_KEEP        0x38
+#define PIN_REG_SEQ_LO      0x3c
+#define PIN_REG_SEQ_HI      0x40
+#define PIN_REG_FAULTS      0x44
+#define PIN_REG_HELD        0x48
+#define PIN_ID              0x314e4950u
+
 /* How the test makes the containers track. */
 typedef enum TrackMode {
     TRACK_DMA_LOGGING,          /* the device logs its DMA */
@@ -65,19 +82,101 @@ typedef enum TrackMode {
     TRACK_CONTAINER_PINNED,     /* a pinning device alone: the IOMMU, pinned pages */
 } TrackMode;
 
+/* What query-migrate reports for each, and the test's name for it. */
 static const char *const mode_names[] = {
     [TRACK_DMA_LOGGING] = "device-dma-logging",
     [TRACK_CONTAINER_ALL] = "container",
     [TRACK_CONTAINER_PINNED] = "container",
 };
+static const char *const mode_labels[] = {
+    [TRACK_DMA_LOGGING] = "device-dma-logging",
+    [TRACK_CONTAINER_ALL] = "container-all-dirty",
+    [TRACK_CONTAINER_PINNED] = "container-pinned",
+};
+
+typedef struct MigDev MigDev;
+
+/* What the tests need to know of a device model. */
+typedef struct DevKind {
+    const char *host;
+    uint32_t id;                /* register 0 */
+    uint32_t reg_seq_lo, reg_seq_hi, reg_faults;
+    const uint32_t *regs;       /* compared between source and destination */
+    size_t nr_regs;
+    bool internal_state;        /* STATE_INDEX / STATE_DATA / STATE_SIZE (mig) */
+    uint32_t state_bytes;       /* device data a migration carries, at least */
+    bool msix;                  /* MSI-X vector 0 after each pass (mig) */
+    /* Point the engine at @window, @rate pages per tick, and start it. */
+    void (*start_engine)(MigDev *d, uint64_t window, uint32_t rate);
+} DevKind;
 
 /* The assigned device as the guest sees it. */
-typedef struct MigDev {
+struct MigDev {
+    const DevKind *kind;
     QTestState *qts;
     QPCIBus *bus;
     QPCIDevice *dev;
     QPCIBar bar0;
-} MigDev;
+};
+
+static void mig_start_engine(MigDev *d, uint64_t window, uint32_t rate)
+{
+    qpci_msix_enable(d->dev);
+    qpci_msix_set_vector(d->dev, 0, GPA_MSI, MSIX_DATA);
+    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_BASE, window);
+    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_BASE + 4, window >> 32);
+    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_PAGES, WINDOW_PAGES);
+    qpci_io_writel(d->dev, d->bar0, MIG_REG_RATE, rate);
+    qpci_io_writel(d->dev, d->bar0, MIG_REG_CTRL, MIG_CTRL_ON_IRQ);
+}
+
+/*
+ * Half the window stays pinned and is written through the pins, which no
+ * dirty bit records: only "pinned pages are dirty while pinned" brings
+ * them over.  The other half goes through vfio_dma_rw, which marks them.
+ */
+static void pin_start_engine(MigDev *d, uint64_t window, uint32_t rate)
+{
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_WINDOW, window);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_WINDOW + 4, window >> 32);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_PAGES, WINDOW_PAGES);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_KEEP, WINDOW_PAGES / 2);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_PATTERN, 0x9a9a0000);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_RATE, rate);
+    qpci_io_writel(d->dev, d->bar0, PIN_REG_ENGINE, 1);
+}
+
+static const uint32_t mig_regs[] = {
+    MIG_REG_CTRL, MIG_REG_DMA_BASE, MIG_REG_DMA_BASE + 4, MIG_REG_DMA_PAGES, MIG_REG_RATE,
+    MIG_REG_PATTERN, MIG_REG_SEQ_LO, MIG_REG_SEQ_HI, MIG_REG_FAULTS, MIG_REG_STATE_SIZE,
+};
+
+static const uint32_t pin_regs[] = {
+    PIN_REG_PATTERN, PIN_REG_PINNED, PIN_REG_ENGINE, PIN_REG_WINDOW, PIN_REG_WINDOW + 4,
+    PIN_REG_PAGES, PIN_REG_RATE, PIN_REG_KEEP, PIN_REG_SEQ_LO, PIN_REG_SEQ_HI, PIN_REG_FAULTS,
+};
+
+static const DevKind mig_kind = {
+    .host = MIG_HOST, .id = MIG_ID,
+    .reg_seq_lo = MIG_REG_SEQ_LO, .reg_seq_hi = MIG_REG_SEQ_HI, .reg_faults = MIG_REG_FAULTS,
+    .regs = mig_regs, .nr_regs = G_N_ELEMENTS(mig_regs),
+    .internal_state = true, .state_bytes = 64 * 1024, .msix = true,
+    .start_engine = mig_start_engine,
+};
+
+static const DevKind pin_kind = {
+    .host = PIN_HOST, .id = PIN_ID,
+    .reg_seq_lo = PIN_REG_SEQ_LO, .reg_seq_hi = PIN_REG_SEQ_HI, .reg_faults = PIN_REG_FAULTS,
+    .regs = pin_regs, .nr_regs = G_N_ELEMENTS(pin_regs),
+    .state_bytes = 64,          /* its registers */
+    .start_engine = pin_start_engine,
+};
+
+/* The device a tracking mode is shown with. */
+static const DevKind *mode_kind(TrackMode mode)
+{
+    return mode == TRACK_CONTAINER_PINNED ? &pin_kind : &mig_kind;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Processes */
@@ -111,17 +210,17 @@ static QTestState *start_vm(const char *sim_config, const char *sim_faults, cons
     return s;
 }
 
-static QTestState *start_source(const char *faults)
+static QTestState *start_source(const DevKind *kind, const char *faults)
 {
-    return start_vm(NULL, faults, "-device vfio-pci,host=%s,id=mig0,addr=%02x.0", MIG_HOST,
+    return start_vm(NULL, faults, "-device vfio-pci,host=%s,id=mig0,addr=%02x.0", kind->host,
                     MIG_SLOT);
 }
 
 /* The destination, paused after loading (-S) so that its state can be compared. */
-static QTestState *start_dest(const char *uri, const char *faults)
+static QTestState *start_dest(const DevKind *kind, const char *uri, const char *faults)
 {
     return start_vm(NULL, faults, "-device vfio-pci,host=%s,id=mig0,addr=%02x.0 -S "
-                    "-incoming %s", MIG_HOST, MIG_SLOT, uri);
+                    "-incoming %s", kind->host, MIG_SLOT, uri);
 }
 
 static char *new_uri(const char *name)
@@ -155,7 +254,7 @@ static bool vfio_migration_available(void)
     static int available = -1;
 
     if (available < 0) {
-        QTestState *s = start_source(NULL);
+        QTestState *s = start_source(&mig_kind, NULL);
         JsonObject *reply = qtest_qmp(s, "{'execute': 'x-query-vfio-migration'}");
         JsonObject *info = NULL;
 
@@ -215,36 +314,37 @@ static int64_t vfio_mappings(QTestState *s)
 /* ------------------------------------------------------------------------ */
 /* The device */
 
-static void migdev_find(MigDev *d, QTestState *qts, int slot)
+static void migdev_find(MigDev *d, const DevKind *kind, QTestState *qts, int slot)
 {
+    d->kind = kind;
     d->qts = qts;
     d->bus = qpci_new_conf1(qts);
     d->dev = qpci_device_find(d->bus, PCI_DEVFN(slot, 0));
     g_assert_nonnull(d->dev);
 }
 
-/* Source: map BAR0, enable, MSI-X vector 0 to GPA_MSI, DMA into the window, engine on. */
-static void migdev_start(MigDev *d, QTestState *qts, int slot, uint32_t rate)
+static uint32_t migdev_reg(MigDev *d, uint32_t reg)
 {
-    migdev_find(d, qts, slot);
+    return qpci_io_readl(d->dev, d->bar0, reg);
+}
+
+/* Source: map BAR0, enable, the engine writing its window (1 MiB per slot). */
+static void migdev_start(MigDev *d, const DevKind *kind, QTestState *qts, int slot,
+                         uint32_t rate)
+{
+    migdev_find(d, kind, qts, slot);
     d->bar0 = qpci_iomap(d->dev, 0, NULL);
     qpci_device_enable(d->dev);
-    g_assert_cmphex(qpci_io_readl(d->dev, d->bar0, MIG_REG_ID), ==, MIG_ID);
-    qpci_msix_enable(d->dev);
-    qpci_msix_set_vector(d->dev, 0, GPA_MSI, MSIX_DATA);
-    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_BASE, GPA_WINDOW + (slot - MIG_SLOT) * 0x100000ULL);
-    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_BASE + 4, 0);
-    qpci_io_writel(d->dev, d->bar0, MIG_REG_DMA_PAGES, WINDOW_PAGES);
-    qpci_io_writel(d->dev, d->bar0, MIG_REG_RATE, rate);
-    qpci_io_writel(d->dev, d->bar0, MIG_REG_CTRL, MIG_CTRL_ON_IRQ);
+    g_assert_cmphex(migdev_reg(d, 0), ==, kind->id);
+    kind->start_engine(d, GPA_WINDOW + (slot - MIG_SLOT) * 0x100000ULL, rate);
 }
 
 /* Destination: the device as the migration left it (BAR0 where the guest put it). */
-static void migdev_attach(MigDev *d, QTestState *qts, int slot)
+static void migdev_attach(MigDev *d, const DevKind *kind, QTestState *qts, int slot)
 {
-    migdev_find(d, qts, slot);
+    migdev_find(d, kind, qts, slot);
     d->bar0 = (QPCIBar) { .addr = qpci_config_readl(d->dev, 0x10) & ~0xfULL };
-    g_assert_cmphex(qpci_io_readl(d->dev, d->bar0, MIG_REG_ID), ==, MIG_ID);
+    g_assert_cmphex(migdev_reg(d, 0), ==, kind->id);
 }
 
 static void migdev_free(MigDev *d)
@@ -255,9 +355,9 @@ static void migdev_free(MigDev *d)
 
 static uint64_t migdev_seq(MigDev *d)
 {
-    uint32_t lo = qpci_io_readl(d->dev, d->bar0, MIG_REG_SEQ_LO);
+    uint32_t lo = migdev_reg(d, d->kind->reg_seq_lo);
 
-    return (uint64_t)qpci_io_readl(d->dev, d->bar0, MIG_REG_SEQ_HI) << 32 | lo;
+    return (uint64_t)migdev_reg(d, d->kind->reg_seq_hi) << 32 | lo;
 }
 
 /* Wait until the device wrote @pages more pages; false after 5 s. */
@@ -277,22 +377,21 @@ static bool migdev_wait_progress(MigDev *d, uint64_t pages)
 /* Registers, then every word of the internal state (@full) or 64 of them. */
 static GArray *migdev_snapshot(MigDev *d, bool full)
 {
-    static const uint32_t regs[] = {
-        MIG_REG_CTRL, MIG_REG_DMA_BASE, MIG_REG_DMA_BASE + 4, MIG_REG_DMA_PAGES, MIG_REG_RATE,
-        MIG_REG_PATTERN, MIG_REG_SEQ_LO, MIG_REG_SEQ_HI, MIG_REG_FAULTS, MIG_REG_STATE_SIZE,
-    };
     GArray *a = g_array_new(false, false, sizeof(uint32_t));
     uint32_t words;
 
-    for (size_t i = 0; i < G_N_ELEMENTS(regs); i++) {
-        uint32_t v = qpci_io_readl(d->dev, d->bar0, regs[i]);
+    for (size_t i = 0; i < d->kind->nr_regs; i++) {
+        uint32_t v = migdev_reg(d, d->kind->regs[i]);
 
         g_array_append_val(a, v);
     }
-    words = qpci_io_readl(d->dev, d->bar0, MIG_REG_STATE_SIZE) / 4;
+    if (!d->kind->internal_state) {
+        return a;
+    }
+    words = migdev_reg(d, MIG_REG_STATE_SIZE) / 4;
     qpci_io_writel(d->dev, d->bar0, MIG_REG_STATE_INDEX, 0);
     for (uint32_t i = 0; i < (full ? words : 64); i++) {
-        uint32_t v = qpci_io_readl(d->dev, d->bar0, MIG_REG_STATE_DATA);
+        uint32_t v = migdev_reg(d, MIG_REG_STATE_DATA);
 
         g_array_append_val(a, v);
     }
@@ -322,7 +421,10 @@ static void assert_device_keeps_running(MigDev *d)
 {
     qtest_writel(d->qts, GPA_MSI, 0);
     g_assert_true(migdev_wait_progress(d, 2 * WINDOW_PAGES));
-    g_assert_cmpuint(qpci_io_readl(d->dev, d->bar0, MIG_REG_FAULTS), ==, 0);
+    g_assert_cmpuint(migdev_reg(d, d->kind->reg_faults), ==, 0);
+    if (!d->kind->msix) {
+        return;
+    }
     for (int i = 0; i < 500 && qtest_readl(d->qts, GPA_MSI) != MSIX_DATA; i++) {
         g_usleep(10 * 1000);
     }
@@ -350,12 +452,12 @@ static void set_mode(QTestState *src, TrackMode mode)
 
 static void check_mode_used(QTestState *src, TrackMode mode)
 {
+    const DevKind *kind = mode_kind(mode);
     JsonObject *info = mig_qmp(src, "{'execute': 'query-migrate'}");
     JsonObject *vfio = json_object_get_object_member(info, "vfio");
 
     g_assert_cmpint(json_object_get_int_member(vfio, "devices"), >=, 1);
-    g_assert_cmpint(json_object_get_int_member(vfio, "transferred"), >,
-                    64 * 1024);     /* the device's 64 KiB of internal state, at least */
+    g_assert_cmpint(json_object_get_int_member(vfio, "transferred"), >, kind->state_bytes);
     g_assert_cmpstr(json_object_get_string_member(vfio, "dirty-tracking"), ==,
                     mode_names[mode]);
     g_test_message("dirty syncs %" G_GINT64_FORMAT ", downtime %" G_GINT64_FORMAT " ms",
@@ -365,42 +467,26 @@ static void check_mode_used(QTestState *src, TrackMode mode)
     json_object_unref(info);
 }
 
-/* A pinning device that migrates: what the pinned scope needs. */
-static bool pinned_scope_available(void)
-{
-    QTestState *s = start_vm(NULL, NULL, "-device vfio-pci,host=%s,id=pin0,addr=%02x.0",
-                             PIN_HOST, MIG_SLOT);
-    JsonObject *info = vfio_mig_info(s, PIN_HOST);
-    bool ok = json_object_get_boolean_member(info, "migratable");
-
-    if (!ok) {
-        g_autofree char *why = g_strdup_printf(
-            "the pinned scope needs a pinning device that migrates; vfio-sim's pin "
-            "device says: %s", json_object_get_string_member(info, "blocker"));
-
-        g_test_skip(why);
-    }
-    json_object_unref(info);
-    qtest_quit(s);
-    return ok;
-}
-
 static void test_live(gconstpointer opaque)
 {
     TrackMode mode = GPOINTER_TO_INT(opaque);
+    const DevKind *kind = mode_kind(mode);
     g_autofree char *uri = new_uri("live.sock");
     QTestState *src, *dst;
     MigDev sd, dd;
 
-    if (!vfio_migration_available() ||
-        (mode == TRACK_CONTAINER_PINNED && !pinned_scope_available())) {
+    if (!vfio_migration_available()) {
         return;
     }
-    dst = start_dest(uri, NULL);
-    src = start_source(NULL);
+    dst = start_dest(kind, uri, NULL);
+    src = start_source(kind, NULL);
     mig_fill(src, GPA_DATA, DATA_BYTES, 11);
-    migdev_start(&sd, src, MIG_SLOT, 8);
+    migdev_start(&sd, kind, src, MIG_SLOT, 8);
     g_assert_true(migdev_wait_progress(&sd, 2 * WINDOW_PAGES));
+    if (mode == TRACK_CONTAINER_PINNED) {
+        /* The engine holds its pins: the container's scope is the pinned pages. */
+        g_assert_cmpuint(migdev_reg(&sd, PIN_REG_HELD), ==, WINDOW_PAGES / 2);
+    }
     set_mode(src, mode);
     /*
      * Slow enough for several passes while the device writes.  Not with the
@@ -414,19 +500,23 @@ static void test_live(gconstpointer opaque)
 
     /* Source stopped at switchover, destination not started (-S): both frozen. */
     mig_assert_memory_equal(src, dst, 0, RAM_BYTES);
-    migdev_attach(&dd, dst, MIG_SLOT);
+    migdev_attach(&dd, kind, dst, MIG_SLOT);
     assert_same_device_state(&sd, &dd, true);
     {
-        g_autofree char *s1 = device_state(src, MIG_HOST);
-        g_autofree char *s2 = device_state(dst, MIG_HOST);
+        g_autofree char *s1 = device_state(src, kind->host);
+        g_autofree char *s2 = device_state(dst, kind->host);
 
         g_assert_cmpstr(s1, ==, "STOP");
         g_assert_cmpstr(s2, ==, "STOP");
     }
     json_object_unref(mig_qmp(dst, "{'execute': 'cont'}"));
     assert_device_keeps_running(&dd);
+    if (mode == TRACK_CONTAINER_PINNED) {
+        /* It pinned its pages again, through the destination's own mappings. */
+        g_assert_cmpuint(migdev_reg(&dd, PIN_REG_HELD), ==, WINDOW_PAGES / 2);
+    }
     {
-        g_autofree char *st = device_state(dst, MIG_HOST);
+        g_autofree char *st = device_state(dst, kind->host);
 
         g_assert_cmpstr(st, ==, "RUNNING");
     }
@@ -448,14 +538,14 @@ static void test_live_autostart(void)
     }
     dst = start_vm(NULL, NULL, "-device vfio-pci,host=%s,id=mig0,addr=%02x.0 -incoming %s",
                    MIG_HOST, MIG_SLOT, uri);
-    src = start_source(NULL);
-    migdev_start(&sd, src, MIG_SLOT, 8);
+    src = start_source(&mig_kind, NULL);
+    migdev_start(&sd, &mig_kind, src, MIG_SLOT, 8);
     g_assert_true(migdev_wait_progress(&sd, WINDOW_PAGES));
     mig_set_param(src, "max-bandwidth", 0);
     mig_migrate(src, uri);
     g_free(mig_wait_status(src, 60, "completed", NULL));
     g_free(mig_wait_status(dst, 60, "completed", NULL));
-    migdev_attach(&dd, dst, MIG_SLOT);
+    migdev_attach(&dd, &mig_kind, dst, MIG_SLOT);
     /* It carries on from where the source stopped. */
     g_assert_cmpuint(migdev_seq(&dd), >=, migdev_seq(&sd));
     assert_device_keeps_running(&dd);
@@ -475,15 +565,15 @@ static void test_switchover_ack(void)
     if (!vfio_migration_available()) {
         return;
     }
-    dst = start_dest(uri, NULL);
-    src = start_source(NULL);
+    dst = start_dest(&mig_kind, uri, NULL);
+    src = start_source(&mig_kind, NULL);
     mig_set_cap(src, "switchover-ack", true);
     mig_set_cap(dst, "switchover-ack", true);
-    migdev_start(&sd, src, MIG_SLOT, 4);
+    migdev_start(&sd, &mig_kind, src, MIG_SLOT, 4);
     mig_migrate(src, uri);
     mig_wait_completed(src, dst);
     mig_assert_memory_equal(src, dst, 0, RAM_BYTES);
-    migdev_attach(&dd, dst, MIG_SLOT);
+    migdev_attach(&dd, &mig_kind, dst, MIG_SLOT);
     assert_same_device_state(&sd, &dd, false);
     migdev_free(&sd);
     migdev_free(&dd);
@@ -510,14 +600,14 @@ static void test_two_devices_p2p(void)
     g_assert_true(g_file_set_contents(topo, ini, -1, NULL));
     dst = start_vm(topo, NULL, "%s -S -incoming %s", devs, uri);
     src = start_vm(topo, NULL, "%s", devs);
-    migdev_start(&s1, src, MIG_SLOT, 4);
-    migdev_start(&s2, src, MIG2_SLOT, 4);
+    migdev_start(&s1, &mig_kind, src, MIG_SLOT, 4);
+    migdev_start(&s2, &mig_kind, src, MIG2_SLOT, 4);
     mig_set_param(src, "max-bandwidth", 0);
     mig_migrate(src, uri);
     mig_wait_completed(src, dst);
     mig_assert_memory_equal(src, dst, 0, RAM_BYTES);
-    migdev_attach(&d1, dst, MIG_SLOT);
-    migdev_attach(&d2, dst, MIG2_SLOT);
+    migdev_attach(&d1, &mig_kind, dst, MIG_SLOT);
+    migdev_attach(&d2, &mig_kind, dst, MIG2_SLOT);
     assert_same_device_state(&s1, &d1, false);
     assert_same_device_state(&s2, &d2, false);
     json_object_unref(mig_qmp(dst, "{'execute': 'cont'}"));
@@ -559,6 +649,7 @@ static const char *const fault_names[FAULT__MAX] = {
 
 static void run_fault(FaultStep step, TrackMode mode)
 {
+    const DevKind *kind = mode_kind(mode);
     g_autofree char *uri = new_uri("fault.sock");
     const char *src_faults = NULL, *dst_faults = NULL;
     QTestState *src, *dst;
@@ -588,10 +679,10 @@ static void run_fault(FaultStep step, TrackMode mode)
     default:
         break;
     }
-    dst = start_dest(uri, dst_faults);
-    src = start_source(src_faults);
+    dst = start_dest(kind, uri, dst_faults);
+    src = start_source(kind, src_faults);
     set_mode(src, mode);
-    migdev_start(&sd, src, MIG_SLOT, 8);
+    migdev_start(&sd, kind, src, MIG_SLOT, 8);
     g_assert_true(migdev_wait_progress(&sd, WINDOW_PAGES));
     fds_before = count_fds(src);
     maps_before = vfio_mappings(src);
@@ -610,11 +701,8 @@ static void run_fault(FaultStep step, TrackMode mode)
     switch (step) {
     case FAULT_CHANNEL_CLOSED:
         g_free(mig_wait_status(src, 30, "active", NULL));
-        /*
-         * A clean exit (SIGTERM, as QMP quit but without racing libqtest's
-         * two-write send against the closing monitor).
-         */
-        kill(qtest_pid(dst), SIGTERM);
+        /* A clean exit: the reply may or may not make it out first. */
+        qtest_qmp_send(dst, "{'execute': 'quit'}");
         qtest_wait_exit(dst);
         qtest_quit(dst);
         dst = NULL;
@@ -637,7 +725,7 @@ static void run_fault(FaultStep step, TrackMode mode)
 
     if (expect_success) {
         mig_wait_completed(src, dst);
-        migdev_attach(&dd, dst, MIG_SLOT);
+        migdev_attach(&dd, kind, dst, MIG_SLOT);
         assert_same_device_state(&sd, &dd, false);
         mig_assert_memory_equal(src, dst, 0, RAM_BYTES);
         migdev_free(&dd);
@@ -658,7 +746,7 @@ static void run_fault(FaultStep step, TrackMode mode)
     /* The VM runs, the device is RUNNING and, unless it had to be reset, works on. */
     {
         g_autofree char *rs = mig_runstate(src);
-        g_autofree char *ds = device_state(src, MIG_HOST);
+        g_autofree char *ds = device_state(src, kind->host);
 
         g_assert_cmpstr(rs, ==, "running");
         g_assert_cmpstr(ds, ==, "RUNNING");
@@ -669,11 +757,14 @@ static void run_fault(FaultStep step, TrackMode mode)
         g_test_message("device reset after ERROR (sequence now %" G_GUINT64_FORMAT ")", seq);
     } else {
         g_assert_true(migdev_wait_progress(&sd, WINDOW_PAGES));
-        g_assert_cmpuint(qpci_io_readl(sd.dev, sd.bar0, MIG_REG_FAULTS), ==, 0);
+        g_assert_cmpuint(migdev_reg(&sd, kind->reg_faults), ==, 0);
+        if (mode == TRACK_CONTAINER_PINNED) {
+            g_assert_cmpuint(migdev_reg(&sd, PIN_REG_HELD), ==, WINDOW_PAGES / 2);
+        }
     }
     /* Nothing left behind: no data_fd, no tracking, the same mappings and fds. */
     {
-        JsonObject *info = vfio_mig_info(src, MIG_HOST);
+        JsonObject *info = vfio_mig_info(src, kind->host);
 
         g_assert_false(json_object_get_boolean_member(info, "data-fd"));
         json_object_unref(info);
@@ -697,12 +788,12 @@ static void run_fault(FaultStep step, TrackMode mode)
             qpci_device_enable(sd.dev);
         }
         mig_set_cap(src, "pause-before-switchover", false);
-        dst = start_dest(uri2, NULL);
+        dst = start_dest(kind, uri2, NULL);
         mig_set_param(src, "max-bandwidth", 0);
         mig_migrate(src, uri2);
         mig_wait_completed(src, dst);
         mig_assert_memory_equal(src, dst, 0, RAM_BYTES);
-        migdev_attach(&dd, dst, MIG_SLOT);
+        migdev_attach(&dd, kind, dst, MIG_SLOT);
         assert_same_device_state(&sd, &dd, false);
         migdev_free(&dd);
         qtest_quit(dst);
@@ -711,10 +802,13 @@ static void run_fault(FaultStep step, TrackMode mode)
     qtest_quit(src);
 }
 
+/* @opaque: the step, plus the mode times FAULT__MAX. */
 static void test_fault(gconstpointer opaque)
 {
+    int n = GPOINTER_TO_INT(opaque);
+
     if (vfio_migration_available()) {
-        run_fault(GPOINTER_TO_INT(opaque), TRACK_DMA_LOGGING);
+        run_fault(n % FAULT__MAX, n / FAULT__MAX);
     }
 }
 
@@ -726,10 +820,10 @@ static void test_random_faults(void)
     }
     for (int i = 0; i < 3; i++) {
         FaultStep step = g_test_rand_int_range(0, FAULT__MAX);
-        TrackMode mode = g_test_rand_int_range(0, 2);
+        TrackMode mode = g_test_rand_int_range(0, G_N_ELEMENTS(mode_labels));
 
         g_test_message("random fault %d: %s in mode %s", i, fault_names[step],
-                       mode == TRACK_CONTAINER_ALL ? "container" : "device-dma-logging");
+                       mode_labels[mode]);
         run_fault(step, mode);
     }
 }
@@ -746,11 +840,11 @@ static void expect_dest_refuses(const char *topo_ini, const char *dst_args, cons
     g_autofree char *args = NULL;
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
-    QTestState *src = start_source(NULL);
+    QTestState *src = start_source(&mig_kind, NULL);
     MigDev sd;
     int status;
 
-    migdev_start(&sd, src, MIG_SLOT, 4);
+    migdev_start(&sd, &mig_kind, src, MIG_SLOT, 4);
     mig_set_param(src, "max-bandwidth", 0);
     mig_migrate(src, uri);
     g_free(mig_wait_status(src, 60, "completed", NULL));
@@ -854,10 +948,15 @@ int main(int argc, char **argv)
     qtest_add_func("/migration/vfio/live/destination-autostart", test_live_autostart);
     qtest_add_func("/migration/vfio/switchover-ack", test_switchover_ack);
     qtest_add_func("/migration/vfio/two-devices-p2p", test_two_devices_p2p);
+    /* Every step with DMA logging and with the pinning device; all-dirty at random. */
     for (int i = 0; i < FAULT__MAX; i++) {
         g_autofree char *path = g_strdup_printf("/migration/vfio/fault/%s", fault_names[i]);
+        g_autofree char *pinned = g_strdup_printf("/migration/vfio/fault/container-pinned/%s",
+                                                  fault_names[i]);
 
         qtest_add_data_func(path, GINT_TO_POINTER(i), test_fault);
+        qtest_add_data_func(pinned, GINT_TO_POINTER(TRACK_CONTAINER_PINNED * FAULT__MAX + i),
+                            test_fault);
     }
     qtest_add_func("/migration/vfio/fault/random", test_random_faults);
     qtest_add_func("/migration/vfio/refused/device-missing", test_dest_device_missing);
