@@ -1119,9 +1119,13 @@ static void qmp_vsend(QTestState *s, const char *fmt, va_list ap)
 {
     g_autofree char *raw = g_strdup_vprintf(fmt, ap);
     g_autofree char *json = json_requote(raw);
+    g_autofree char *line = g_strconcat(json, "\n", NULL);
 
-    qtest_qmp_send_raw(s, json);
-    qtest_qmp_send_raw(s, "\n");
+    /*
+     * One write: after a command that ends the monitor (quit), a second
+     * write for the newline could meet a closed socket.
+     */
+    qtest_qmp_send_raw(s, line);
 }
 
 void qtest_qmp_send(QTestState *s, const char *fmt, ...)
