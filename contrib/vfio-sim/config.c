@@ -51,6 +51,7 @@ static void sim_device_defaults(SimDeviceConfig *d, const char *bdf, SimModel mo
     d->mig_rate_pages = 4;
     d->mig_period_us = 1000;
     d->mig_pattern = 0x5a5a0000;
+    d->msix_vectors = 2;
     switch (model) {
     case SIM_MODEL_EDU:
         /* QEMU's edu: no FLR, BAR0 fully mappable, as on the rig. */
@@ -462,12 +463,18 @@ static bool sim_load_device(GKeyFile *kf, const char *group, SimDeviceConfig *d,
         !sim_key_u32(kf, group, "state-size", &d->mig_state_size, errmsg) ||
         !sim_key_u32(kf, group, "dma-rate-pages", &d->mig_rate_pages, errmsg) ||
         !sim_key_u32(kf, group, "dma-period-us", &d->mig_period_us, errmsg) ||
-        !sim_key_u32(kf, group, "dma-pattern", &d->mig_pattern, errmsg)) {
+        !sim_key_u32(kf, group, "dma-pattern", &d->mig_pattern, errmsg) ||
+        !sim_key_u32(kf, group, "msix-vectors", &d->msix_vectors, errmsg)) {
         return false;
     }
     if (d->dma_mask_bits < 12 || d->dma_mask_bits > 64) {
         *errmsg = g_strdup_printf("[%s] dma-mask-bits: %u is out of range (12..64)", group,
                                   d->dma_mask_bits);
+        return false;
+    }
+    if (d->msix_vectors < 1 || d->msix_vectors > SIM_MAX_MSIX) {
+        *errmsg = g_strdup_printf("[%s] msix-vectors: out of range (1..%d)", group,
+                                  SIM_MAX_MSIX);
         return false;
     }
     if (d->mig_state_size < 64 || d->mig_state_size > 64 * MiB) {

@@ -41,7 +41,6 @@
 #define MIG_CTRL_IRQ    0x2
 #define MIG_STATUS_RUN  0x1
 #define MIG_STATUS_FAULT 0x2
-#define MIG_MSIX_VECTORS 2
 #define MIG_REGION_ID   "vfio-sim mig vendor region"
 #define MIG_STATE_VERSION 1
 
@@ -326,7 +325,7 @@ static void sim_mig_realize(SimDevice *dev)
     dev->regions[0].sparse[0].offset = SIM_PAGE_SIZE;
     dev->regions[0].sparse[0].size = MIG_BAR0_SIZE - SIM_PAGE_SIZE;
     sim_pci_add_bar(dev, 2, MIG_BAR2_SIZE, false, true, true);
-    sim_pci_add_msix(dev, 0x40, MIG_MSIX_VECTORS, 2, 0, 0x800);
+    sim_pci_add_msix(dev, 0x40, dev->cfg.msix_vectors, 2, 0, 0x800);
     vendor->size = SIM_PAGE_SIZE;
     vendor->flags = VFIO_REGION_INFO_FLAG_READ;
     /* VFIO_REGION_TYPE_PCI_VENDOR_TYPE, spelled unsigned: the macro shifts into the sign bit */

@@ -63,6 +63,7 @@ typedef struct SimDeviceConfig {
     uint32_t mig_rate_pages;    /* mig: guest pages written per engine tick */
     uint32_t mig_period_us;     /* mig: engine tick period */
     uint32_t mig_pattern;       /* mig: 32-bit seed of the written pattern */
+    uint32_t msix_vectors;      /* mig: MSI-X table size */
 } SimDeviceConfig;
 
 /* The IOMMU and type1 driver, as configured (one for the whole host). */

@@ -38,8 +38,6 @@
 #include "migration/register.h"
 #include "qapi/qmp-registry.h"
 #include "hw/pci/pci.h"
-#include "hw/pci/msi.h"
-#include "hw/pci/msix.h"
 #include "hw/vfio/vfio-container-base.h"
 #include "hw/vfio/vfio-listener.h"
 #include "hw/vfio/vfio-migration.h"
@@ -453,100 +451,14 @@ static int vfio_save_complete(QEMUFile *f, void *opaque, Error **errp)
     return eof ? 1 : 0;
 }
 
-/*
- * Config state of a vfio-pci device whose VFIODeviceOps has no
- * vfio_save_config/vfio_load_config: the guest's view of config space and
- * the MSI-X table.  Loading replays guest writes in an order vfio-pci can
- * act on: BARs and ROM (mappings), interrupt line, MSI message, MSI-X table,
- * the MSI/MSI-X enables (vectors registered with VFIO), and last the command
- * register, which turns decoding and bus mastering (DMA) back on.
- */
-#define VFIO_PCI_CONFIG_MAGIC 0x56504349u  /* "VPCI" */
-
-static int vfio_pci_config_save_default(VFIODevice *vbasedev, GByteArray *out, Error **errp)
-{
-    VFIOPCIDevice *vdev = vbasedev->opaque;
-    PCIDevice *pdev = &vdev->pdev;
-    uint32_t hdr[3] = {
-        GUINT32_TO_BE(VFIO_PCI_CONFIG_MAGIC), GUINT32_TO_BE(pdev->config_size),
-        GUINT32_TO_BE(msix_present(pdev) ? pdev->msix_entries_nr : 0),
-    };
-
-    g_byte_array_append(out, (const uint8_t *)hdr, sizeof(hdr));
-    g_byte_array_append(out, pdev->config, pdev->config_size);
-    if (msix_present(pdev)) {
-        g_byte_array_append(out, pdev->msix_table, pdev->msix_entries_nr * 16);
-    }
-    return 0;
-}
-
-static void vfio_pci_replay(PCIDevice *pdev, const uint8_t *cfg, uint32_t off, int len)
-{
-    uint32_t v = len == 1 ? cfg[off] : len == 2 ? pci_get_word(cfg + off)
-                                                : pci_get_long(cfg + off);
-
-    vfio_pci_write_config(pdev, off, v, len);
-}
-
-static int vfio_pci_config_load_default(VFIODevice *vbasedev, const uint8_t *data,
-                                        size_t size, Error **errp)
-{
-    VFIOPCIDevice *vdev = vbasedev->opaque;
-    PCIDevice *pdev = &vdev->pdev;
-    uint32_t magic, cfg_size, entries;
-    const uint8_t *cfg;
-
-    if (size < 12) {
-        error_setg(errp, "vfio %s: config state of %zu bytes is too short", vbasedev->name,
-                   size);
-        return -EINVAL;
-    }
-    memcpy(&magic, data, 4);
-    memcpy(&cfg_size, data + 4, 4);
-    memcpy(&entries, data + 8, 4);
-    magic = GUINT32_FROM_BE(magic);
-    cfg_size = GUINT32_FROM_BE(cfg_size);
-    entries = GUINT32_FROM_BE(entries);
-    if (magic != VFIO_PCI_CONFIG_MAGIC || cfg_size != pdev->config_size ||
-        entries != (msix_present(pdev) ? (uint32_t)pdev->msix_entries_nr : 0) ||
-        size != 12 + (size_t)cfg_size + (size_t)entries * 16) {
-        error_setg(errp, "vfio %s: config state does not fit this device (%u config bytes, "
-                   "%u MSI-X vectors; this one has %u and %d)", vbasedev->name, cfg_size,
-                   entries, pdev->config_size, msix_present(pdev) ? pdev->msix_entries_nr : 0);
-        return -EINVAL;
-    }
-    cfg = data + 12;
-    for (uint32_t off = PCI_BASE_ADDRESS_0; off <= PCI_BASE_ADDRESS_5; off += 4) {
-        vfio_pci_replay(pdev, cfg, off, 4);
-    }
-    vfio_pci_replay(pdev, cfg, PCI_ROM_ADDRESS, 4);
-    vfio_pci_replay(pdev, cfg, PCI_INTERRUPT_LINE, 1);
-    if (msi_present(pdev)) {
-        for (uint32_t off = 4; off + 4 <= vdev->msi_cap_size; off += 4) {
-            vfio_pci_replay(pdev, cfg, pdev->msi_cap + off, 4);
-        }
-        vfio_pci_replay(pdev, cfg, pdev->msi_cap + PCI_MSI_FLAGS, 2);
-    }
-    if (msix_present(pdev)) {
-        memcpy(pdev->msix_table, cfg + cfg_size, entries * 16);
-        vfio_pci_replay(pdev, cfg, pdev->msix_cap + PCI_MSIX_FLAGS, 2);
-    }
-    vfio_pci_replay(pdev, cfg, PCI_COMMAND, 2);
-    return 0;
-}
-
 static bool vfio_save_state(QEMUFile *f, void *opaque, Error **errp)
 {
     VFIOMigration *m = opaque;
     VFIODevice *vbasedev = m->vbasedev;
     g_autoptr(GByteArray) blob = g_byte_array_new();
 
-    if (vbasedev->ops && vbasedev->ops->vfio_save_config) {
-        if (vbasedev->ops->vfio_save_config(vbasedev, blob, errp) < 0) {
-            return false;
-        }
-    } else if (vbasedev->type == VFIO_DEVICE_FLAGS_PCI && vbasedev->opaque &&
-               vfio_pci_config_save_default(vbasedev, blob, errp) < 0) {
+    if (vbasedev->ops && vbasedev->ops->vfio_save_config &&
+        vbasedev->ops->vfio_save_config(vbasedev, blob, errp) < 0) {
         return false;
     }
     qemu_put_be32(f, blob->len);
@@ -688,9 +600,6 @@ static bool vfio_load_state(QEMUFile *f, void *opaque, int version_id, int secti
         trace_vfio_load_config(vbasedev->name, len);
         if (vbasedev->ops && vbasedev->ops->vfio_load_config) {
             return vbasedev->ops->vfio_load_config(vbasedev, blob, len, errp) >= 0;
-        }
-        if (vbasedev->type == VFIO_DEVICE_FLAGS_PCI && vbasedev->opaque) {
-            return vfio_pci_config_load_default(vbasedev, blob, len, errp) >= 0;
         }
         if (len) {
             error_setg(errp, "vfio %s: the source sent %u bytes of config state, but this "

@@ -502,7 +502,8 @@ static bool vfio_pci_realize(PCIDevice *pdev, Error **errp)
     if (!name) {
         return false;
     }
-    vfio_device_init(vbasedev, name, vdev->sysfsdev, VFIO_DEVICE_FLAGS_PCI, NULL, vdev);
+    vfio_device_init(vbasedev, name, vdev->sysfsdev, VFIO_DEVICE_FLAGS_PCI,
+                     &vfio_pci_device_ops, vdev);
     vbasedev->no_mmap = vdev->no_mmap;
     vdev->interrupt = VFIO_PCI_INT_NONE;
     as = pci_device_iommu_address_space(pdev);

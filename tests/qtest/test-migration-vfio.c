@@ -888,6 +888,20 @@ static void test_dest_device_differs(void)
     }
 }
 
+/* Same IDs, another MSI-X table size: vfio-pci's config state does not fit. */
+static void test_dest_config_differs(void)
+{
+    static const char ini[] = "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\n"
+                              "msix-vectors = 4\n";
+    g_autofree char *dev = g_strdup_printf("-device vfio-pci,host=%s,addr=%02x.0", MIG_HOST,
+                                           MIG_SLOT);
+
+    if (vfio_migration_available()) {
+        expect_dest_refuses(ini, dev, "vfio 0000:00:02.0: config state does not fit this "
+                            "device (");
+    }
+}
+
 static void test_dest_device_elsewhere(void)
 {
     g_autofree char *dev = g_strdup_printf("-device vfio-pci,host=%s,addr=%02x.0", MIG_HOST,
@@ -961,6 +975,7 @@ int main(int argc, char **argv)
     qtest_add_func("/migration/vfio/fault/random", test_random_faults);
     qtest_add_func("/migration/vfio/refused/device-missing", test_dest_device_missing);
     qtest_add_func("/migration/vfio/refused/device-differs", test_dest_device_differs);
+    qtest_add_func("/migration/vfio/refused/config-state-differs", test_dest_config_differs);
     qtest_add_func("/migration/vfio/refused/device-at-another-address",
                    test_dest_device_elsewhere);
     qtest_add_func("/migration/vfio/blockers", test_blockers);

@@ -197,6 +197,12 @@ void vfio_pci_unregister_req_notifier(VFIOPCIDevice *vdev);
 const char *vfio_pci_interrupt_mode_name(VFIOPCIInterruptMode mode);
 
 /* ------------------------------------------------------------------------ */
+/* hw/vfio/pci-state.c: emulated state for migration */
+
+/* The core's hooks into vfio-pci: save and load its config space and MSI-X table. */
+extern const VFIODeviceOps vfio_pci_device_ops;
+
+/* ------------------------------------------------------------------------ */
 /* hw/vfio/pci.c */
 
 /* Show or hide the INTx EOI trap on every BAR. */

@@ -108,6 +108,8 @@ static void test_bad_files_refused(void)
         "[gpu]\nmodel = edu\n",                                      /* unknown group */
         "[device 0000:00:01.0]\nmodel = pin\ngroup = 1\n"
         "[device 0000:00:02.0]\nmodel = edu\ngroup = 1\n",          /* pin shares a group */
+        "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\nmsix-vectors = 0\n",
+        "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\nmsix-vectors = 65\n",
         "not a key file",
     };
 
