@@ -74,13 +74,8 @@ static bool sim_mig_engine_active(SimMig *s)
 
 static void sim_mig_schedule(SimMig *s)
 {
-    if (sim_mig_engine_active(s)) {
-        if (s->tick.deadline_ns < 0) {
-            sim_timer_mod_ns(&s->tick, (int64_t)s->dev->cfg.mig_period_us * 1000);
-        }
-    } else {
-        sim_timer_del(&s->tick);
-    }
+    sim_timer_keep_ticking(&s->tick, sim_mig_engine_active(s),
+                           (int64_t)s->dev->cfg.mig_period_us * 1000);
 }
 
 static void sim_mig_touch_state(SimMig *s, uint32_t word, uint32_t value)

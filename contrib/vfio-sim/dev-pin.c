@@ -80,13 +80,8 @@ static bool sim_pin_engine_active(SimPin *s)
 
 static void sim_pin_schedule(SimPin *s)
 {
-    if (sim_pin_engine_active(s)) {
-        if (s->tick.deadline_ns < 0) {
-            sim_timer_mod_ns(&s->tick, (int64_t)s->dev->cfg.mig_period_us * 1000);
-        }
-    } else {
-        sim_timer_del(&s->tick);
-    }
+    sim_timer_keep_ticking(&s->tick, sim_pin_engine_active(s),
+                           (int64_t)s->dev->cfg.mig_period_us * 1000);
 }
 
 static uint32_t sim_pin_kept(SimPin *s)

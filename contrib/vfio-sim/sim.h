@@ -481,6 +481,8 @@ void sim_timer_init(SimTimer *t, SimTimerFn *fn, void *opaque);
 /* Locked: run @t->fn @delay_ns from now (re-arming replaces the deadline). */
 void sim_timer_mod_ns(SimTimer *t, int64_t delay_ns);
 void sim_timer_del(SimTimer *t);
+/* A device engine: armed for @period_ns while @active (unless already), stopped otherwise. */
+void sim_timer_keep_ticking(SimTimer *t, bool active, int64_t period_ns);
 int64_t sim_clock_ns(void);
 /* Devices whose INTx unmask eventfd the sim thread watches; counted. */
 void sim_worker_watch(SimDevice *dev, bool watch);

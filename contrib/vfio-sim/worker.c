@@ -179,6 +179,15 @@ void sim_timer_del(SimTimer *t)
     }
 }
 
+void sim_timer_keep_ticking(SimTimer *t, bool active, int64_t period_ns)
+{
+    if (!active) {
+        sim_timer_del(t);
+    } else if (t->deadline_ns < 0) {
+        sim_timer_mod_ns(t, period_ns);
+    }
+}
+
 void sim_worker_watch(SimDevice *dev, bool watch)
 {
     int n;

@@ -874,32 +874,33 @@ static void test_dest_device_missing(void)
     }
 }
 
-static void test_dest_device_differs(void)
+/* The destination's mig device differs by the sim setting @key. */
+static void expect_refused_with_dest_setting(const char *key, const char *what)
 {
-    static const char ini[] = "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\n"
-                              "device-id = 0x10f9\n";
+    g_autofree char *ini = g_strdup_printf("[device %s]\nmodel = mig\ngroup = 2\n%s\n",
+                                           MIG_HOST, key);
     g_autofree char *dev = g_strdup_printf("-device vfio-pci,host=%s,addr=%02x.0", MIG_HOST,
                                            MIG_SLOT);
 
     if (vfio_migration_available()) {
-        expect_dest_refuses(ini, dev, "device 'vfio-pci@00:05.0/vfio' differs: the source has "
-                            "'vendor=0x1b36,device=0x10f0', this VM has "
-                            "'vendor=0x1b36,device=0x10f9'");
+        expect_dest_refuses(ini, dev, what);
     }
+}
+
+static void test_dest_device_differs(void)
+{
+    expect_refused_with_dest_setting("device-id = 0x10f9",
+                                     "device 'vfio-pci@00:05.0/vfio' differs: the source has "
+                                     "'vendor=0x1b36,device=0x10f0', this VM has "
+                                     "'vendor=0x1b36,device=0x10f9'");
 }
 
 /* Same IDs, another MSI-X table size: vfio-pci's config state does not fit. */
 static void test_dest_config_differs(void)
 {
-    static const char ini[] = "[device 0000:00:02.0]\nmodel = mig\ngroup = 2\n"
-                              "msix-vectors = 4\n";
-    g_autofree char *dev = g_strdup_printf("-device vfio-pci,host=%s,addr=%02x.0", MIG_HOST,
-                                           MIG_SLOT);
-
-    if (vfio_migration_available()) {
-        expect_dest_refuses(ini, dev, "vfio 0000:00:02.0: config state does not fit this "
-                            "device (");
-    }
+    expect_refused_with_dest_setting("msix-vectors = 4",
+                                     "vfio 0000:00:02.0: config state does not fit this "
+                                     "device (");
 }
 
 static void test_dest_device_elsewhere(void)
