@@ -11,8 +11,9 @@
  *
  * and answers read() with a status report, one "key value" line each:
  * the topology source, the MAP_DMA and data_fd read counters, and each
- * device's DMA fault count ("dma-faults BDF N").  A bad command fails the
- * write with EINVAL.
+ * device's DMA fault count ("dma-faults BDF N") and the bus resets that
+ * reached it ("hot-resets BDF N").  A bad command fails the write with
+ * EINVAL.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -65,6 +66,7 @@ ssize_t sim_control_read(void *ubuf, size_t count)
         SimDevice *d = &sim_world->devices[i];
 
         g_string_append_printf(s, "dma-faults %s %" PRIu64 "\n", d->cfg.bdf, d->dma_faults);
+        g_string_append_printf(s, "hot-resets %s %" PRIu64 "\n", d->cfg.bdf, d->hot_resets);
     }
     n = MIN(count, s->len);
     if (sim_copy_to_user(ubuf, s->str, n) < 0) {

@@ -239,7 +239,7 @@ long sim_device_ioctl(SimDevice *dev, unsigned long req, void *arg)
         return sim_device_feature(dev, arg);
     case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
     case VFIO_DEVICE_PCI_HOT_RESET:
-        return -ENODEV;     /* root-bus devices: neither slot nor bus reset */
+        return sim_device_hot_reset_ioctl(dev, req, arg);
     default:
         return -ENOTTY;
     }

@@ -270,6 +270,7 @@ struct SimDevice {
     unsigned long **log_bitmaps;    /* one per range */
     /* counters visible to tests through the control file */
     uint64_t dma_faults;        /* DMA refused by the IOMMU */
+    uint64_t hot_resets;        /* bus resets that reached it */
     void *model;                /* the device model's state */
 };
 
@@ -386,6 +387,9 @@ int sim_dma_pin_page(SimDevice *dev, uint64_t iova, bool write);
 int sim_dma_unpin_page(SimDevice *dev, uint64_t iova);
 /* Page @page of a DMA window on its @k-th write, @pattern seeded (mig and pin engines). */
 void sim_dma_pattern_page(uint32_t pattern, uint64_t page, uint64_t k, uint64_t *buf);
+
+/* VFIO_DEVICE_GET_PCI_HOT_RESET_INFO / VFIO_DEVICE_PCI_HOT_RESET (hot-reset.c). */
+long sim_device_hot_reset_ioctl(SimDevice *dev, unsigned long req, void *arg);
 
 /* ---- groups (group.c) ---- */
 

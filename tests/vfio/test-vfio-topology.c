@@ -10,6 +10,9 @@
  *   APERTURE_VFIO_GROUP_PEER_DRIVER  what the peer is bound to: "vfio"
  *                                    (vfio-pci), "none" (no driver) or "foreign"
  *                                    (a kernel driver that owns DMA)
+ *   (hot reset: a device on bus 0, APERTURE_VFIO_DEVICE by default, cannot
+ *   be bus-reset; one behind a bridge can, when every device on its bus is
+ *   a vfio-pci device of the groups the caller passes)
  *   APERTURE_VFIO_EXPECT_NO_INTREMAP "1": the IOMMU has no interrupt remapping
  *                                    and unsafe interrupts are not allowed;
  *                                    "unsafe-allowed": the same, but the
@@ -20,6 +23,7 @@
 
 #include "vfio-test.h"
 
+#include <stdio.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -301,6 +305,131 @@ static void test_shared_group_both_devices(void)
     vt_free(dst, VT_PAGE);
 }
 
+/* ---- PCI hot reset ---- */
+
+#define HOT_RESET_INFO_MINSZ offsetof(struct vfio_pci_hot_reset_info, devices)
+
+/* VFIO_DEVICE_PCI_HOT_RESET with @n group fds: 0 or -errno. */
+static int hot_reset(int device, const int32_t *fds, uint32_t n)
+{
+    g_autofree struct vfio_pci_hot_reset *r = g_malloc0(sizeof(*r) + n * sizeof(int32_t));
+
+    r->argsz = sizeof(*r) + n * sizeof(int32_t);
+    r->count = n;
+    if (n) {
+        memcpy(r->group_fds, fds, n * sizeof(int32_t));
+    }
+    return vt_ioctl(device, VFIO_DEVICE_PCI_HOT_RESET, r);
+}
+
+/* The devices a bus reset of @device reaches (g_free it), *count of them; NULL + errno. */
+static struct vfio_pci_hot_reset_info *hot_reset_info(int device, uint32_t *count)
+{
+    struct vfio_pci_hot_reset_info hdr = { .argsz = HOT_RESET_INFO_MINSZ };
+    struct vfio_pci_hot_reset_info *info;
+    int ret = vt_ioctl(device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hdr);
+
+    if (ret != -ENOSPC) {
+        /* Nothing fits in a header alone: success would be a kernel bug. */
+        g_assert_cmpint(ret, <, 0);
+        errno = -ret;
+        return NULL;
+    }
+    /* Too small: the header came back with the count. */
+    g_assert_cmpuint(hdr.count, >, 0);
+    info = g_malloc0(HOT_RESET_INFO_MINSZ + hdr.count * sizeof(info->devices[0]));
+    info->argsz = HOT_RESET_INFO_MINSZ + hdr.count * sizeof(info->devices[0]);
+    vt_assert_ok(vt_ioctl(device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info));
+    g_assert_cmpuint(info->count, ==, hdr.count);
+    *count = info->count;
+    return info;
+}
+
+static unsigned bdf_bus(const char *bdf)
+{
+    unsigned seg, bus;
+
+    g_assert_cmpint(sscanf(bdf, "%x:%x", &seg, &bus), ==, 2);
+    return bus;
+}
+
+/* A root bus has no bridge to reset it: neither a slot nor a bus reset. */
+static void test_hot_reset_root_bus(void)
+{
+    VtDevice d;
+    uint32_t n;
+
+    if (!vt_require_device(vt_device())) {
+        return;
+    }
+    if (bdf_bus(vt_device()) != 0) {
+        g_test_skip("APERTURE_VFIO_DEVICE is not on bus 0");
+        return;
+    }
+    vt_device_open(&d, vt_device(), VFIO_TYPE1v2_IOMMU);
+    g_assert_null(hot_reset_info(d.device, &n));
+    g_assert_cmpint(errno, ==, ENODEV);
+    vt_assert_fails(hot_reset(d.device, &d.group, 1), ENODEV);
+    vt_device_close(&d);
+}
+
+/* The unbound peer is on the bus but in no vfio dev_set: no reset. */
+static void test_shared_group_hot_reset_unbound_peer(void)
+{
+    g_autofree struct vfio_pci_hot_reset_info *info = NULL;
+    VtDevice d;
+    uint32_t n;
+
+    if (!require_peer("none")) {
+        return;
+    }
+    vt_device_open(&d, vt_device(), VFIO_TYPE1v2_IOMMU);
+    info = hot_reset_info(d.device, &n);
+    g_assert_nonnull(info);
+    /* Every device on the bus counts, bound or not. */
+    g_assert_cmpuint(n, ==, 2);
+    vt_assert_fails(hot_reset(d.device, &d.group, 1), EINVAL);
+    g_assert_cmphex(vt_bar0_read32(&d, EDU_REG_ID), ==, EDU_ID_VALUE);
+    vt_device_close(&d);
+}
+
+static void test_shared_group_hot_reset(void)
+{
+    g_autofree struct vfio_pci_hot_reset_info *info = NULL;
+    const char *peer = g_getenv("APERTURE_VFIO_GROUP_PEER");
+    unsigned seg, bus, slot, fn;
+    int32_t bad[3];
+    VtDevice d;
+    uint32_t n;
+
+    if (!require_peer("vfio")) {
+        return;
+    }
+    vt_device_open(&d, vt_device(), VFIO_TYPE1v2_IOMMU);
+    info = hot_reset_info(d.device, &n);
+    g_assert_nonnull(info);
+    g_assert_cmpuint(n, ==, 2);
+    for (uint32_t i = 0; i < n; i++) {
+        g_assert_cmpint(info->devices[i].group_id, ==, d.group_id);
+        g_assert_cmpuint(info->devices[i].bus, ==, bdf_bus(vt_device()));
+    }
+    g_assert_cmpint(sscanf(peer, "%x:%x:%x.%x", &seg, &bus, &slot, &fn), ==, 4);
+    g_assert_true(info->devices[0].devfn == (slot << 3 | fn) ||
+                  info->devices[1].devfn == (slot << 3 | fn));
+    /* Proof of ownership is group fds: none, or fds that are no group, will not do. */
+    vt_assert_fails(hot_reset(d.device, NULL, 0), EINVAL);
+    bad[0] = d.container;
+    vt_assert_fails(hot_reset(d.device, bad, 1), EINVAL);
+    bad[0] = bad[1] = bad[2] = d.group;
+    vt_assert_fails(hot_reset(d.device, bad, 3), EINVAL);       /* more than it reaches */
+    /* The group holds both devices (the peer need not be open): the bus resets. */
+    vt_assert_ok(hot_reset(d.device, &d.group, 1));
+    g_assert_cmphex(vt_bar0_read32(&d, EDU_REG_ID), ==, EDU_ID_VALUE);
+    vt_bar0_write32(&d, EDU_REG_LIVENESS, 0x12345678);
+    g_assert_cmphex(vt_bar0_read32(&d, EDU_REG_LIVENESS), ==, ~0x12345678u);
+    vt_device_close(&d);
+}
+
 /* ---- no interrupt remapping ---- */
 
 static void test_no_intremap_set_iommu(void)
@@ -345,6 +474,11 @@ int main(int argc, char **argv)
                     test_shared_group_unbound_peer_viable);
     g_test_add_func("/vfio/topology/shared-group/both-devices-one-group",
                     test_shared_group_both_devices);
+    g_test_add_func("/vfio/topology/shared-group/hot-reset-unbound-peer-refused",
+                    test_shared_group_hot_reset_unbound_peer);
+    g_test_add_func("/vfio/topology/shared-group/hot-reset-both-bound",
+                    test_shared_group_hot_reset);
+    g_test_add_func("/vfio/topology/hot-reset/root-bus-enodev", test_hot_reset_root_bus);
     g_test_add_func("/vfio/topology/no-intremap/set-iommu", test_no_intremap_set_iommu);
     return g_test_run();
 }

@@ -358,7 +358,8 @@ TOPOLOGIES = {
         'phases': [
             ('bound', ['bind %s %s' % (EDU1, EDU2)],
              {'APERTURE_VFIO_DEVICE': EDU1, 'APERTURE_VFIO_DEVICE2': EDU2},
-             ['test-vfio-topology:/vfio/topology/two-groups']),
+             ['test-vfio-topology:/vfio/topology/two-groups',
+              'test-vfio-topology:/vfio/topology/hot-reset']),
         ],
     },
     'bridge': {
@@ -376,12 +377,14 @@ TOPOLOGIES = {
             ('peer-unbound', ['unbind %s' % BR_EDU2],
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
               'APERTURE_VFIO_GROUP_PEER_DRIVER': 'none'},
-             ['test-vfio-topology:/vfio/topology/shared-group/unbound-peer-viable']),
+             ['test-vfio-topology:/vfio/topology/shared-group/unbound-peer-viable',
+              'test-vfio-topology:/vfio/topology/shared-group/hot-reset-unbound-peer-refused']),
             # Both devices of the group bound to vfio-pci.
             ('both-bound', ['bind %s' % BR_EDU2],
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
               'APERTURE_VFIO_GROUP_PEER_DRIVER': 'vfio'},
-             ['test-vfio-topology:/vfio/topology/shared-group/both-devices-one-group']),
+             ['test-vfio-topology:/vfio/topology/shared-group/both-devices-one-group',
+              'test-vfio-topology:/vfio/topology/shared-group/hot-reset-both-bound']),
         ],
     },
     'intremap-off': {
