@@ -377,6 +377,42 @@ QTestState *qtest_initf(const char *fmt, ...)
     return qtest_init(args);
 }
 
+QTestState *qtest_initf_env(const char *const *env, const char *fmt, ...)
+{
+    g_autoptr(GPtrArray) saved = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *args = NULL;
+    QTestState *s;
+    va_list ap;
+
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    /* The child inherits our environment at spawn: set, spawn, put back. */
+    for (size_t i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        g_autofree char *name = eq ? g_strndup(env[i], eq - env[i]) : g_strdup(env[i]);
+
+        g_ptr_array_add(saved, g_strdup(name));
+        g_ptr_array_add(saved, g_strdup(g_getenv(name)));
+        if (eq) {
+            g_setenv(name, eq + 1, true);
+        } else {
+            g_unsetenv(name);
+        }
+    }
+    s = qtest_init(args);
+    for (guint i = 0; i < saved->len; i += 2) {
+        const char *value = g_ptr_array_index(saved, i + 1);
+
+        if (value) {
+            g_setenv(g_ptr_array_index(saved, i), value, true);
+        } else {
+            g_unsetenv(g_ptr_array_index(saved, i));
+        }
+    }
+    return s;
+}
+
 QTestState *qtest_init_stdio(const char *extra_args)
 {
     QTestState *s = state_new();

@@ -54,6 +54,11 @@ const char *qtest_binary(void);
  */
 QTestState *qtest_init(const char *extra_args);
 QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/*
+ * qtest_initf with the NULL-terminated @env ("NAME=VALUE" sets, "NAME"
+ * unsets) in the child's environment only (NULL: none).
+ */
+QTestState *qtest_initf_env(const char *const *env, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* As qtest_init, leaving the QMP greeting unread and capabilities unnegotiated. */
 QTestState *qtest_init_without_qmp_handshake(const char *extra_args);
 /*

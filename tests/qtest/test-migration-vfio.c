@@ -181,33 +181,25 @@ static const DevKind *mode_kind(TrackMode mode)
 /* ------------------------------------------------------------------------ */
 /* Processes */
 
-/* Start aperture with @sim_config / @sim_faults (NULL: inherited) in its environment. */
+/* Start aperture with @sim_config (NULL: inherited) and @sim_faults (NULL: none). */
 static QTestState *start_vm(const char *sim_config, const char *sim_faults, const char *fmt,
                             ...) G_GNUC_PRINTF(3, 4);
 
 static QTestState *start_vm(const char *sim_config, const char *sim_faults, const char *fmt,
                             ...)
 {
+    g_autofree char *config = sim_config ? g_strconcat("VFIO_SIM_CONFIG=", sim_config, NULL)
+                                         : NULL;
+    g_autofree char *faults = sim_faults ? g_strconcat("VFIO_SIM_FAULTS=", sim_faults, NULL)
+                                         : g_strdup("VFIO_SIM_FAULTS");
+    const char *env[3] = { faults, config, NULL };
     g_autofree char *args = NULL;
-    g_autofree char *old_config = g_strdup(g_getenv("VFIO_SIM_CONFIG"));
-    QTestState *s;
     va_list ap;
 
     va_start(ap, fmt);
     args = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (sim_config) {
-        g_setenv("VFIO_SIM_CONFIG", sim_config, true);
-    }
-    if (sim_faults) {
-        g_setenv("VFIO_SIM_FAULTS", sim_faults, true);
-    }
-    s = qtest_initf("-machine q35 -m %d %s", RAM_MB, args);
-    if (sim_config) {
-        g_setenv("VFIO_SIM_CONFIG", old_config ? old_config : "", true);
-    }
-    g_unsetenv("VFIO_SIM_FAULTS");
-    return s;
+    return qtest_initf_env(env, "-machine q35 -m %d %s", RAM_MB, args);
 }
 
 static QTestState *start_source(const DevKind *kind, const char *faults)
