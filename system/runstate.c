@@ -10,6 +10,7 @@
 #include "hw/boards.h"
 #include "hw/qdev-core.h"
 #include "sysemu/runstate.h"
+#include "sysemu/reset.h"
 #include "trace/trace-system.h"
 
 struct VMChangeStateEntry {
@@ -205,6 +206,35 @@ void qemu_system_set_exit_status(int status)
     exit_status = status;
 }
 
+typedef struct QEMUResetEntry {
+    QEMUResetHandler *func;
+    void *opaque;
+} QEMUResetEntry;
+
+static GList *reset_handlers;       /* QEMUResetEntry *, in registration order */
+
+void qemu_register_reset(QEMUResetHandler *func, void *opaque)
+{
+    QEMUResetEntry *e = g_new(QEMUResetEntry, 1);
+
+    e->func = func;
+    e->opaque = opaque;
+    reset_handlers = g_list_append(reset_handlers, e);
+}
+
+void qemu_unregister_reset(QEMUResetHandler *func, void *opaque)
+{
+    for (GList *l = reset_handlers; l; l = l->next) {
+        QEMUResetEntry *e = l->data;
+
+        if (e->func == func && e->opaque == opaque) {
+            reset_handlers = g_list_delete_link(reset_handlers, l);
+            g_free(e);
+            return;
+        }
+    }
+}
+
 static void qdev_reset_one(DeviceState *dev, void *opaque)
 {
     /* Only top-level devices: device_cold_reset recurses into their buses. */
@@ -219,6 +249,13 @@ void qemu_system_reset(ShutdownCause cause)
     JsonObject *data;
 
     qdev_foreach(qdev_reset_one, NULL);
+    for (GList *l = reset_handlers; l;) {
+        QEMUResetEntry *e = l->data;
+
+        /* A handler may unregister itself. */
+        l = l->next;
+        e->func(e->opaque);
+    }
     if (mc && mc->reset) {
         mc->reset(current_machine, cause);
     }

@@ -546,6 +546,9 @@ static bool vfio_pci_realize(PCIDevice *pdev, Error **errp)
     vfio_pci_add_capabilities(vdev);
     vfio_pci_rom_setup(vdev);
     vfio_pci_intx_probe(vdev);
+    if (!vbasedev->reset_works) {
+        vfio_pci_hot_reset_probe(vdev);
+    }
     /* A hot-plugged device gets no reset: start from the guest's view. */
     vfio_pci_quiesce(vdev);
     if (!vfio_pci_intx_enable(vdev, errp)) {
@@ -575,10 +578,12 @@ static void vfio_pci_exit(PCIDevice *pdev)
  * Device reset (machine reset, and the PCI core before its own reset of
  * the emulated state): quiesce the device -- interrupts off, decoding and
  * bus mastering off, so DMA stops -- then VFIO_DEVICE_RESET (a
- * function-level reset) if the kernel offers one.  A device without any
- * reset (QEMU's edu, for one) keeps its internal state: that is all the
- * host can do for it, and the quiescing above still holds.  INTx comes
- * back afterwards, as after power-on.
+ * function-level reset) if the kernel offers one, else a hot reset of its
+ * bus when that is ours to do (hw/vfio/pci-reset.c; with other assigned
+ * devices on the bus, the machine reset handler does it once for all).  A
+ * device with neither (QEMU's edu on a root bus, for one) keeps its
+ * internal state: that is all the host can do for it, and the quiescing
+ * above still holds.  INTx comes back afterwards, as after power-on.
  */
 static void vfio_pci_reset(PCIDevice *pdev)
 {
@@ -593,6 +598,25 @@ static void vfio_pci_reset(PCIDevice *pdev)
         if (!vfio_device_reset(vbasedev, &err)) {
             warn_report_err(err);
             err = NULL;
+        }
+    } else if (vdev->has_bus_reset) {
+        switch (vfio_pci_hot_reset(vdev, true, &err)) {
+        case VFIO_PCI_HOT_RESET_NEEDS_PEERS:
+            vdev->needs_bus_reset = true;
+            break;
+        case VFIO_PCI_HOT_RESET_FAILED:
+            /* The reason does not change from one reset to the next: say it once. */
+            if (!vdev->hot_reset_warned) {
+                vdev->hot_reset_warned = true;
+                warn_report_err(err);
+            } else {
+                trace_vfio_pci_hot_reset_failed(vbasedev->name, error_get_pretty(err));
+                error_free(err);
+            }
+            err = NULL;
+            break;
+        case VFIO_PCI_HOT_RESET_DONE:
+            break;
         }
     } else {
         trace_vfio_pci_reset_unavailable(vbasedev->name);

@@ -5,7 +5,10 @@
  *   {"devices": [{"id": ID or "", "host": "0000:00:01.0", "pci-address": "00:01.0",
  *                 "group": N, "container": C, "interrupt-mode": "none"|"intx"|"msi"|"msix",
  *                 "intx-count": N, "msi-count": N, "mmap-areas": N, "reset": bool,
+ *                 "bus-reset": bool, "hot-resets": N,
  *                 "enable-migration": "auto"|"on"|"off"}],
+ * ("reset": a function-level reset; "bus-reset": without one, a hot reset
+ * of the slot or bus can be tried; "hot-resets": how many reached it)
  *    "groups": [{"group": N, "container": C, "devices": ["0000:00:01.0", ...]}],
  *    "containers": [{"index": C, "backend": "legacy", "iommu-type": "TYPE1v2",
  *                    "address-space": NAME, "iova-ranges": [{"start": "0x0",
@@ -156,6 +159,8 @@ static bool qmp_query_vfio(JsonObject *args, JsonNode **ret, Error **errp)
         json_object_set_int_member(o, "msi-count", (gint64)vdev->msi_count);
         json_object_set_int_member(o, "mmap-areas", mmaps);
         json_object_set_boolean_member(o, "reset", vbasedev->reset_works);
+        json_object_set_boolean_member(o, "bus-reset", vdev->has_bus_reset);
+        json_object_set_int_member(o, "hot-resets", (gint64)vdev->hot_resets);
         json_object_set_string_member(o, "enable-migration",
                                       vdev->enable_migration == ON_OFF_AUTO_ON ? "on" :
                                       vdev->enable_migration == ON_OFF_AUTO_OFF ? "off" :

@@ -711,6 +711,190 @@ static void test_system_reset(void)
     edu_stop(&e);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Hot reset: an edu without FLR, behind a bridge, its group peer bound to vfio-pci */
+
+/* @ini in a new temporary file, for VFIO_SIM_CONFIG (g_free the path, unlink the file). */
+static char *sim_topology_file(const char *ini)
+{
+    GError *err = NULL;
+    char *path;
+    int fd = g_file_open_tmp("vfio-pci-topology-XXXXXX.ini", &path, &err);
+
+    g_assert_no_error(err);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, ini, -1, NULL));
+    return path;
+}
+
+/*
+ * The two devices of one group on a bus a reset can reach: on the sim, a
+ * topology like the rig's bridge (written for the process we start); in
+ * the rig, its both-bound phase (APERTURE_VFIO_GROUP_PEER, driver vfio).
+ */
+static bool bridge_pair(const char **dev, const char **peer, char **sim_config)
+{
+    static const char ini[] =
+        "[device 0000:01:01.0]\nmodel = edu\ngroup = 5\n"
+        "[device 0000:01:02.0]\nmodel = edu\ngroup = 5\n";
+    const char *p = g_getenv("APERTURE_VFIO_GROUP_PEER");
+    const char *drv = g_getenv("APERTURE_VFIO_GROUP_PEER_DRIVER");
+
+    *sim_config = NULL;
+    if (edu_on_sim()) {
+        *sim_config = sim_topology_file(ini);
+        *dev = "0000:01:01.0";
+        *peer = "0000:01:02.0";
+        return true;
+    }
+    if (!p || !*p || g_strcmp0(drv, "vfio")) {
+        g_test_skip("needs a group peer bound to vfio-pci (APERTURE_VFIO_GROUP_PEER, "
+                    "the rig's bridge topology)");
+        return false;
+    }
+    *dev = edu_host();
+    *peer = p;
+    return true;
+}
+
+static QTestState *bridge_start(const char *sim_config, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static QTestState *bridge_start(const char *sim_config, const char *fmt, ...)
+{
+    g_autofree char *config = sim_config ? g_strconcat("VFIO_SIM_CONFIG=", sim_config, NULL)
+                                         : NULL;
+    const char *env[] = { config, NULL };
+    g_autofree char *args = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return qtest_initf_env(env, "-machine q35 -m %dM %s", RAM_MB, args);
+}
+
+/* query-vfio's "hot-resets" of the device assigned from @host. */
+static int64_t hot_resets_of(QTestState *qts, const char *host, bool *bus_reset)
+{
+    JsonObject *info = edu_query_vfio(qts);
+    JsonArray *devices = json_object_get_array_member(info, "devices");
+    int64_t n = -1;
+
+    for (guint i = 0; i < json_array_get_length(devices); i++) {
+        JsonObject *d = json_array_get_object_element(devices, i);
+
+        if (!strcmp(json_object_get_string_member(d, "host"), host)) {
+            n = json_object_get_int_member(d, "hot-resets");
+            *bus_reset = json_object_get_boolean_member(d, "bus-reset");
+        }
+    }
+    json_object_unref(info);
+    g_assert_cmpint(n, >=, 0);
+    return n;
+}
+
+static void system_reset(QTestState *qts)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(qts, "RESET");
+}
+
+/* One device assigned: its own reset resets the bus, the unassigned peer with it. */
+static void test_hot_reset_one_device(void)
+{
+    g_autofree char *sim_config = NULL;
+    const char *dev, *peer;
+    bool bus_reset = false;
+    int64_t before;
+    uint32_t result = 0;
+    Edu e;
+
+    if (!bridge_pair(&dev, &peer, &sim_config)) {
+        return;
+    }
+    e.qts = bridge_start(sim_config, "-device vfio-pci,host=%s,id=edu0,addr=%02x.0", dev,
+                         EDU_SLOT);
+    edu_attach(&e, e.qts, EDU_SLOT);
+    /* The machine's first reset, at start, was one already. */
+    before = hot_resets_of(e.qts, dev, &bus_reset);
+    g_assert_true(bus_reset);
+    g_assert_cmpint(before, ==, 1);
+    system_reset(e.qts);
+    g_assert_cmpint(hot_resets_of(e.qts, dev, &bus_reset), ==, before + 1);
+    /* The device works after it. */
+    qpci_iomap_at(e.dev, 0, e.bar0.addr);
+    qpci_device_enable(e.dev);
+    g_assert_cmphex(edu_readl(&e, EDU_REG_ID), ==, EDU_ID_VALUE);
+    g_assert_true(edu_factorial(&e, 5, &result));
+    g_assert_cmpuint(result, ==, 120);
+    edu_stop(&e);
+    if (sim_config) {
+        unlink(sim_config);
+    }
+}
+
+/* Both assigned: neither resets the other on its own; the machine reset does it once. */
+static void test_hot_reset_two_devices(void)
+{
+    g_autofree char *sim_config = NULL;
+    const char *dev, *peer;
+    bool bus_reset = false;
+    int64_t a, b;
+    QTestState *qts;
+
+    if (!bridge_pair(&dev, &peer, &sim_config)) {
+        return;
+    }
+    qts = bridge_start(sim_config, "-device vfio-pci,host=%s,id=edu0,addr=%02x.0 "
+                       "-device vfio-pci,host=%s,id=edu1,addr=%02x.0", dev, EDU_SLOT, peer,
+                       EDU_SLOT + 1);
+    a = hot_resets_of(qts, dev, &bus_reset);
+    b = hot_resets_of(qts, peer, &bus_reset);
+    g_assert_cmpint(a, ==, 1);
+    g_assert_cmpint(b, ==, 1);
+    system_reset(qts);
+    g_assert_cmpint(hot_resets_of(qts, dev, &bus_reset), ==, 2);
+    g_assert_cmpint(hot_resets_of(qts, peer, &bus_reset), ==, 2);
+    qtest_quit(qts);
+    if (sim_config) {
+        unlink(sim_config);
+    }
+}
+
+/*
+ * The peer in a group this VM does not hold: no hot reset (the kernel would
+ * refuse it too), a warning, and the device still works.  Sim-only: the
+ * rig's bridge puts both edus in one group.
+ */
+static void test_hot_reset_foreign_group(void)
+{
+    static const char ini[] =
+        "[device 0000:01:01.0]\nmodel = edu\ngroup = 5\n"
+        "[device 0000:01:02.0]\nmodel = edu\ngroup = 6\n";
+    g_autofree char *sim_config = NULL;
+    bool bus_reset = false;
+    uint32_t result = 0;
+    Edu e;
+
+    if (!edu_on_sim()) {
+        g_test_skip("sim-only: needs a bus shared by two groups");
+        return;
+    }
+    sim_config = sim_topology_file(ini);
+    e.qts = bridge_start(sim_config, "-device vfio-pci,host=0000:01:01.0,id=edu0,addr=%02x.0",
+                         EDU_SLOT);
+    edu_attach(&e, e.qts, EDU_SLOT);
+    system_reset(e.qts);
+    g_assert_cmpint(hot_resets_of(e.qts, "0000:01:01.0", &bus_reset), ==, 0);
+    g_assert_true(bus_reset);
+    qpci_iomap_at(e.dev, 0, e.bar0.addr);
+    qpci_device_enable(e.dev);
+    g_assert_true(edu_factorial(&e, 4, &result));
+    g_assert_cmpuint(result, ==, 24);
+    edu_stop(&e);
+    unlink(sim_config);
+}
+
 typedef struct SimMapping {
     char *container;
     uint64_t iova, size;
@@ -998,6 +1182,10 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/malicious/bus-master-mid-dma", test_bus_master_mid_dma);
     qtest_add_func("/vfio-pci/malicious/msi-aimed-at-itself", test_msi_aimed_at_itself);
     qtest_add_func("/vfio-pci/edu/system-reset", test_system_reset);
+    qtest_add_func("/vfio-pci/hot-reset/one-device", test_hot_reset_one_device);
+    qtest_add_func("/vfio-pci/hot-reset/two-devices-once", test_hot_reset_two_devices);
+    qtest_add_func("/vfio-pci/hot-reset/peer-in-foreign-group-refused",
+                   test_hot_reset_foreign_group);
     qtest_add_func("/vfio-pci/edu/hot-unplug-releases-everything", test_hot_unplug);
     qtest_add_func("/vfio-pci/realize-failures", test_realize_failures);
     qtest_add_func("/vfio-pci/hotplug-failures-leave-nothing",

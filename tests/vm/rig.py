@@ -384,7 +384,8 @@ TOPOLOGIES = {
              {'APERTURE_VFIO_DEVICE': BR_EDU1, 'APERTURE_VFIO_GROUP_PEER': BR_EDU2,
               'APERTURE_VFIO_GROUP_PEER_DRIVER': 'vfio'},
              ['test-vfio-topology:/vfio/topology/shared-group/both-devices-one-group',
-              'test-vfio-topology:/vfio/topology/shared-group/hot-reset-both-bound']),
+              'test-vfio-topology:/vfio/topology/shared-group/hot-reset-both-bound',
+              'test-vfio-pci:/vfio-pci/hot-reset']),
         ],
     },
     'intremap-off': {

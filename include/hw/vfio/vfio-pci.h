@@ -145,6 +145,12 @@ struct VFIOPCIDevice {
     uint64_t msi_count;             /* MSI/MSI-X messages delivered */
     bool req_enabled;               /* the REQ eventfd is registered */
     EventNotifier req_notifier;
+
+    /* Hot reset (hw/vfio/pci-reset.c), for devices without VFIO_DEVICE_RESET */
+    bool has_bus_reset;             /* the kernel offers a slot or bus reset */
+    bool needs_bus_reset;           /* left to the machine reset handler */
+    uint64_t hot_resets;            /* hot resets that reached it (query-vfio, tests) */
+    bool hot_reset_warned;          /* one warning for a hot reset that cannot be done */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -195,6 +201,24 @@ void vfio_pci_register_req_notifier(VFIOPCIDevice *vdev);
 void vfio_pci_unregister_req_notifier(VFIOPCIDevice *vdev);
 /* Name of a mode, for traces and query-vfio ("none", "intx", "msi", "msix"). */
 const char *vfio_pci_interrupt_mode_name(VFIOPCIInterruptMode mode);
+
+/* ------------------------------------------------------------------------ */
+/* hw/vfio/pci-reset.c: PCI hot reset */
+
+typedef enum VFIOPCIHotReset {
+    VFIO_PCI_HOT_RESET_DONE,
+    VFIO_PCI_HOT_RESET_NEEDS_PEERS, /* @single, but other devices of this VM are reached */
+    VFIO_PCI_HOT_RESET_FAILED,      /* with *errp */
+} VFIOPCIHotReset;
+
+/* At realize: can the device be hot reset (has_bus_reset)? */
+void vfio_pci_hot_reset_probe(VFIOPCIDevice *vdev);
+/*
+ * Reset @vdev's slot or bus, proving ownership with this VM's group fds.
+ * @single: for @vdev alone, so not if it would reset another device
+ * assigned to this VM (then NEEDS_PEERS; the machine reset does it).
+ */
+VFIOPCIHotReset vfio_pci_hot_reset(VFIOPCIDevice *vdev, bool single, Error **errp);
 
 /* ------------------------------------------------------------------------ */
 /* hw/vfio/pci-state.c: emulated state for migration */
