@@ -9,7 +9,8 @@
  *                                    group (devices behind a conventional bridge)
  *   APERTURE_VFIO_GROUP_PEER_DRIVER  what the peer is bound to: "vfio"
  *                                    (vfio-pci), "none" (no driver) or "foreign"
- *                                    (a kernel driver that owns DMA)
+ *                                    (a kernel driver that owns DMA); the tests
+ *                                    for each are /vfio/topology/shared-group/peer-DRIVER
  *   (hot reset: a device on bus 0, APERTURE_VFIO_DEVICE by default, cannot
  *   be bus-reset; one behind a bridge can, when every device on its bus is
  *   a vfio-pci device of the groups the caller passes)
@@ -468,15 +469,15 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/topology/two-groups/unset-last-drops-iommu", test_two_groups_unset);
     g_test_add_func("/vfio/topology/two-groups/separate-containers-isolated",
                     test_two_groups_separate_containers_isolated);
-    g_test_add_func("/vfio/topology/shared-group/foreign-driver-not-viable-eperm",
+    g_test_add_func("/vfio/topology/shared-group/peer-foreign/not-viable-eperm",
                     test_shared_group_foreign_driver_not_viable);
-    g_test_add_func("/vfio/topology/shared-group/unbound-peer-viable",
+    g_test_add_func("/vfio/topology/shared-group/peer-none/viable",
                     test_shared_group_unbound_peer_viable);
-    g_test_add_func("/vfio/topology/shared-group/both-devices-one-group",
+    g_test_add_func("/vfio/topology/shared-group/peer-vfio/both-devices-one-group",
                     test_shared_group_both_devices);
-    g_test_add_func("/vfio/topology/shared-group/hot-reset-unbound-peer-refused",
+    g_test_add_func("/vfio/topology/shared-group/peer-none/hot-reset-refused",
                     test_shared_group_hot_reset_unbound_peer);
-    g_test_add_func("/vfio/topology/shared-group/hot-reset-both-bound",
+    g_test_add_func("/vfio/topology/shared-group/peer-vfio/hot-reset",
                     test_shared_group_hot_reset);
     g_test_add_func("/vfio/topology/hot-reset/root-bus-enodev", test_hot_reset_root_bus);
     g_test_add_func("/vfio/topology/no-intremap/set-iommu", test_no_intremap_set_iommu);
