@@ -10,7 +10,8 @@
  *   fault KEY=VALUE[,...]   set fault injection keys (docs/vfio-sim.md)
  *
  * and answers read() with a status report, one "key value" line each:
- * the topology source, the MAP_DMA and data_fd read counters, and each
+ * the topology source, the MAP_DMA and data_fd read counters, the pages
+ * pinned mappings charge to locked memory ("locked-pages N"), and each
  * device's DMA fault count ("dma-faults BDF N") and the bus resets that
  * reached it ("hot-resets BDF N").  A bad command fails the write with
  * EINVAL.
@@ -62,6 +63,7 @@ ssize_t sim_control_read(void *ubuf, size_t count)
     g_string_append_printf(s, "map-calls %" PRIu64 "\n", sim_world->cfg.faults.map_calls);
     g_string_append_printf(s, "data-reads %" PRIu64 "\n", sim_world->cfg.faults.data_reads);
     g_string_append_printf(s, "open-files %d\n", sim_world->open_files);
+    g_string_append_printf(s, "locked-pages %" PRIu64 "\n", sim_locked_vm);
     for (int i = 0; i < sim_world->nr_devices; i++) {
         SimDevice *d = &sim_world->devices[i];
 

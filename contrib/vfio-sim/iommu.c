@@ -15,6 +15,9 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include "sim.h"
 #include "caps.h"
 #include "uaccess.h"
@@ -321,6 +324,46 @@ long sim_iommu_get_info(SimContainer *c, void *arg)
 
 /* ---- MAP_DMA ---- */
 
+/* ---- locked memory (vfio_lock_acct) ---- */
+
+uint64_t sim_locked_vm;
+
+/* CAP_IPC_LOCK in the effective set: the kernel then skips the limit, not the charge. */
+static bool sim_has_ipc_lock(void)
+{
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+    if (syscall(SYS_capget, &hdr, data) < 0) {
+        return false;
+    }
+    return data[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32));
+}
+
+/*
+ * Pinning @npages more: within RLIMIT_MEMLOCK, or the process may lock
+ * any amount (vfio_pin_pages_remote fails ENOMEM otherwise).
+ */
+static bool sim_lock_allowed(uint64_t npages)
+{
+    struct rlimit rl;
+    bool ok = true;
+
+    if (!sim_has_ipc_lock() && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY) {
+        ok = sim_locked_vm + npages <= rl.rlim_cur >> SIM_PAGE_SHIFT;
+    }
+    trace_vfio_sim_memlock(sim_locked_vm, npages, ok);
+    return ok;
+}
+
+static void sim_lock_charge(SimDma *dma)
+{
+    dma->locked_pages = dma->size >> SIM_PAGE_SHIFT;
+    dma->locked_by = getpid();
+    sim_locked_vm += dma->locked_pages;
+}
+
 static int sim_dma_do_map(SimContainer *c, struct vfio_iommu_type1_dma_map *map)
 {
     SimFaults *faults = &sim_world->cfg.faults;
@@ -376,6 +419,9 @@ static int sim_dma_do_map(SimContainer *c, struct vfio_iommu_type1_dma_map *map)
     if (c->has_iommu_group && sim_check_mapped(map->vaddr, map->size) < 0) {
         return -EFAULT;
     }
+    if (c->has_iommu_group && !sim_lock_allowed(map->size >> SIM_PAGE_SHIFT)) {
+        return -ENOMEM;
+    }
     dma = g_new0(SimDma, 1);
     dma->iova = map->iova;
     dma->size = map->size;
@@ -389,6 +435,9 @@ static int sim_dma_do_map(SimContainer *c, struct vfio_iommu_type1_dma_map *map)
     }
     g_tree_insert(c->dmas, &dma->iova, dma);
     c->dma_avail--;
+    if (dma->iommu_mapped) {
+        sim_lock_charge(dma);
+    }
     return 0;
 }
 
@@ -428,6 +477,9 @@ static void sim_remove_dma(SimContainer *c, SimDma *dma)
                 }
             }
         }
+    }
+    if (dma->locked_by == getpid()) {
+        sim_locked_vm -= dma->locked_pages;
     }
     g_tree_remove(c->dmas, &dma->iova);
     c->dma_avail++;
@@ -686,7 +738,11 @@ void sim_iommu_update_scope(SimContainer *c)
     if (c->has_iommu_group && !had_iommu) {
         /* Replay: existing mappings now go through the IOMMU domain. */
         for (GTreeNode *n = g_tree_node_first(c->dmas); n; n = g_tree_node_next(n)) {
-            ((SimDma *)g_tree_node_value(n))->iommu_mapped = true;
+            SimDma *dma = g_tree_node_value(n);
+
+            /* Pinned now, and charged (the limit is not checked here). */
+            dma->iommu_mapped = true;
+            sim_lock_charge(dma);
         }
     }
     /* Removal of a group without pinned scope may promote the scope. */

@@ -150,6 +150,8 @@ typedef struct SimDma {
     bool writable;              /* IOMMU_WRITE: the device may write */
     bool vaddr_invalid;         /* UNMAP_FLAG_VADDR in force */
     bool iommu_mapped;          /* mapped through an IOMMU domain (pinned at map) */
+    uint64_t locked_pages;      /* pages charged to the locked memory of... */
+    pid_t locked_by;            /* ...this process (a fork child's copy is not its) */
     unsigned long *bitmap;      /* dirty bits per smallest page while tracking */
     GHashTable *pinned;         /* iova page -> pin count (emulated IOMMU) */
 } SimDma;
@@ -382,6 +384,9 @@ typedef enum SimDmaPath {
  */
 int sim_dma_rw(SimDevice *dev, uint64_t iova, void *buf, size_t len, bool write,
                SimDmaPath path);
+/* Pages this process's pinning mappings charge to locked memory (mm->locked_vm). */
+extern uint64_t sim_locked_vm;
+
 /* Emulated IOMMU: pin / unpin one page (vfio_pin_pages). */
 int sim_dma_pin_page(SimDevice *dev, uint64_t iova, bool write);
 int sim_dma_unpin_page(SimDevice *dev, uint64_t iova);

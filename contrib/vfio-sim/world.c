@@ -222,6 +222,8 @@ static void sim_atfork_parent(void)
 static void sim_atfork_child(void)
 {
     pthread_mutex_unlock(&sim_lock);
+    /* A new mm: nothing locked yet; the parent's mappings stay charged to the parent. */
+    sim_locked_vm = 0;
     sim_worker_after_fork();
 }
 

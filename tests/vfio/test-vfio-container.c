@@ -8,6 +8,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #define MAP_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define IOVA_BASE 0x100000ULL
@@ -523,6 +526,55 @@ static void test_map_limit_enospc(void)
     vt_device_close(&d);
 }
 
+/* Give up CAP_IPC_LOCK (effective): the kernel then holds us to RLIMIT_MEMLOCK. */
+static void drop_ipc_lock(void)
+{
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+    g_assert_cmpint(syscall(SYS_capget, &hdr, data), ==, 0);
+    data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+    g_assert_cmpint(syscall(SYS_capset, &hdr, data), ==, 0);
+}
+
+/*
+ * Type1 pins every page at MAP_DMA and charges it to the process's locked
+ * memory: beyond RLIMIT_MEMLOCK (without CAP_IPC_LOCK) the map fails ENOMEM
+ * and leaves nothing mapped; unmapping gives the pages back.  In a
+ * subprocess, which may lower its limit and drop the capability.
+ */
+static void test_map_beyond_memlock_enomem(void)
+{
+    struct rlimit rl = { 2 << 20, 2 << 20 };    /* 512 pages */
+    uint64_t size = ~0ULL;
+    VtDevice d;
+    char *buf;
+
+    if (!vt_require_device(vt_device())) {
+        return;
+    }
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+    drop_ipc_lock();
+    g_assert_cmpint(setrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
+    buf = vt_alloc(4 << 20, 0x5a);
+    vt_device_open(&d, vt_device(), VFIO_TYPE1v2_IOMMU);
+    vt_assert_ok(vt_map(d.container, IOVA_BASE, buf, 1 << 20, MAP_RW));
+    vt_assert_fails(vt_map(d.container, IOVA_BASE + (4 << 20), buf + (1 << 20), 2 << 20,
+                           MAP_RW), ENOMEM);
+    vt_assert_ok(vt_unmap(d.container, IOVA_BASE + (4 << 20), 2 << 20, 0, &size));
+    g_assert_cmphex(size, ==, 0);
+    /* Exactly the limit fits once the first mapping is gone. */
+    vt_assert_ok(vt_unmap(d.container, IOVA_BASE, 1 << 20, 0, NULL));
+    vt_assert_ok(vt_map(d.container, IOVA_BASE + (4 << 20), buf + (1 << 20), 2 << 20, MAP_RW));
+    vt_assert_fails(vt_map(d.container, IOVA_BASE, buf, VT_PAGE, MAP_RW), ENOMEM);
+    vt_device_close(&d);
+    vt_free(buf, 4 << 20);
+}
+
 /* Closing the container fds drops every mapping (a new container maps the same IOVA). */
 static void test_close_releases_mappings(void)
 {
@@ -573,6 +625,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio/container/unmap-size-written-back", test_unmap_size_written_back);
     g_test_add_func("/vfio/container/unmap-alignment-einval", test_unmap_alignment);
     g_test_add_func("/vfio/container/unmap-all", test_unmap_all);
+    g_test_add_func("/vfio/container/map-beyond-memlock-enomem", test_map_beyond_memlock_enomem);
     g_test_add_func("/vfio/container/unmap-bad-flags-einval", test_unmap_bad_flags);
     g_test_add_func("/vfio/container/map-limit-enospc", test_map_limit_enospc);
     g_test_add_func("/vfio/container/close-releases-mappings", test_close_releases_mappings);
