@@ -9,6 +9,7 @@
  * vfio_container_dma_map(), which keeps the container's mapping table.
  */
 #include "qemu/osdep.h"
+#include <sys/resource.h>
 #include "qapi/error.h"
 #include "qemu/range.h"
 #include "exec/ramblock.h"
@@ -49,6 +50,27 @@ void vfio_listener_mapping_error(VFIOContainerBase *bcontainer, const char *name
 /* ------------------------------------------------------------------------ */
 /* Mapping helpers */
 
+/*
+ * Why a MAP_DMA failed, for the user: ENOMEM is, by far most often, the
+ * kernel pinning the mapping's pages and charging them to the process's
+ * locked memory, which without CAP_IPC_LOCK may not exceed RLIMIT_MEMLOCK.
+ * One line, as command-line errors are.
+ */
+static void vfio_listener_map_error(Error **errp, int err, hwaddr iova, hwaddr last)
+{
+    struct rlimit rl;
+
+    if (err == ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+        error_setg(errp, "cannot map [0x%" PRIx64 ", 0x%" PRIx64 "] for DMA: %s (the kernel "
+                   "pins mapped pages and, without CAP_IPC_LOCK, counts them against "
+                   "RLIMIT_MEMLOCK, %" PRIu64 " KiB here: raise ulimit -l to cover guest RAM)",
+                   iova, last, g_strerror(err), (uint64_t)rl.rlim_cur >> 10);
+        return;
+    }
+    error_setg_errno(errp, err, "cannot map [0x%" PRIx64 ", 0x%" PRIx64 "] for DMA", iova,
+                     last);
+}
+
 bool vfio_listener_dma_map(VFIOContainerBase *bcontainer, const char *name, hwaddr iova,
                            hwaddr size, void *vaddr, bool readonly, Error **errp)
 {
@@ -86,8 +108,7 @@ bool vfio_listener_dma_map(VFIOContainerBase *bcontainer, const char *name, hwad
         ret = vfio_container_dma_map(bcontainer, iova + done, len, (uint8_t *)vaddr + done,
                                      readonly);
         if (ret) {
-            error_setg_errno(errp, -ret, "cannot map [0x%" PRIx64 ", 0x%" PRIx64 "] for DMA",
-                             iova + done, iova + done + len - 1);
+            vfio_listener_map_error(errp, -ret, iova + done, iova + done + len - 1);
             if (done) {
                 /* Nothing of a failed range stays: it is all or nothing. */
                 vfio_listener_unmap_range(bcontainer, name, iova, iova + done - 1);
@@ -608,7 +629,7 @@ bool vfio_container_listener_register(VFIOContainerBase *bcontainer, Error **err
 
         /* Undo the replay: nothing of a failed attach stays mapped. */
         vfio_container_listener_unregister(bcontainer);
-        error_propagate_prepend(errp, err, "vfio: cannot map guest memory for DMA: ");
+        error_propagate_prepend(errp, err, "cannot map guest memory for DMA: ");
         return false;
     }
     bcontainer->initialized = true;

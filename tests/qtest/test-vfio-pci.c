@@ -11,11 +11,15 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "test-vfio-pci-edu.h"
@@ -1152,6 +1156,37 @@ static void test_realize_failures(void)
     expect_failure(dup, "already attached");
 }
 
+/*
+ * Guest RAM beyond what the process may lock: the kernel refuses to pin it
+ * (ENOMEM at MAP_DMA), realize fails, and the message says why.  In a
+ * subprocess, which gives up CAP_IPC_LOCK for the programs it starts and
+ * lowers RLIMIT_MEMLOCK below the guest's 128 MiB.
+ */
+static void test_realize_memlock_too_small(void)
+{
+    struct rlimit rl;
+    g_autofree char *dev = NULL;
+    g_autofree char *hint = NULL;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+    /* Root gets the bounding set's capabilities at exec: take it out of there. */
+    if (prctl(PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) && errno != EPERM) {
+        g_error("PR_CAPBSET_DROP: %s", g_strerror(errno));
+    }
+    g_assert_cmpint(getrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
+    rl.rlim_cur = rl.rlim_max = MIN(rl.rlim_max, 4 << 20);     /* lowering needs no right */
+    g_assert_cmpint(setrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
+    dev = g_strdup_printf("-device vfio-pci,host=%s", edu_host());
+    hint = g_strdup_printf("for DMA: Cannot allocate memory (the kernel pins mapped pages "
+                           "and, without CAP_IPC_LOCK, counts them against RLIMIT_MEMLOCK, %"
+                           PRIu64 " KiB here", (uint64_t)rl.rlim_cur >> 10);
+    expect_failure(dev, hint);
+}
+
 static void test_sysfsdev(void)
 {
     g_autofree char *opts = g_strdup_printf("sysfsdev=/sys/bus/pci/devices/%s", edu_host());
@@ -1188,6 +1223,7 @@ int main(int argc, char **argv)
                    test_hot_reset_foreign_group);
     qtest_add_func("/vfio-pci/edu/hot-unplug-releases-everything", test_hot_unplug);
     qtest_add_func("/vfio-pci/realize-failures", test_realize_failures);
+    qtest_add_func("/vfio-pci/realize-memlock-too-small", test_realize_memlock_too_small);
     qtest_add_func("/vfio-pci/hotplug-failures-leave-nothing",
                    test_hotplug_failures_leave_nothing);
     return g_test_run();
