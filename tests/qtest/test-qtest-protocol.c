@@ -39,6 +39,29 @@ static void check_reply_prefix(QTestState *qts, const char *cmd, const char *pre
     g_assert_true(g_str_has_prefix(reply, prefix));
 }
 
+/* One command and the exact reply it must get. */
+typedef struct Exchange {
+    const char *cmd;
+    const char *reply;
+} Exchange;
+
+/* Run @script, a list ended by a NULL command, in order on @qts. */
+static void check_replies(QTestState *qts, const Exchange *script)
+{
+    for (; script->cmd; script++) {
+        check_reply(qts, script->cmd, script->reply);
+    }
+}
+
+/* A fresh machine per script, so no script sees memory another one wrote. */
+static void test_script(const void *data)
+{
+    QTestState *qts = qtest_init(MACHINE_ARGS);
+
+    check_replies(qts, data);
+    qtest_quit(qts);
+}
+
 static void test_endianness(void)
 {
     QTestState *qts = qtest_init(MACHINE_ARGS);
@@ -48,103 +71,94 @@ static void test_endianness(void)
     qtest_quit(qts);
 }
 
-static void test_memory_widths(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
-
-    check_reply(qts, "writeq 0x1000 0x1122334455667788", "OK");
-    check_reply(qts, "readb 0x1000", "OK 0x0000000000000088");
-    check_reply(qts, "readw 0x1000", "OK 0x0000000000007788");
-    check_reply(qts, "readl 0x1000", "OK 0x0000000055667788");
-    check_reply(qts, "readq 0x1000", "OK 0x1122334455667788");
-    check_reply(qts, "readl 0x1004", "OK 0x0000000011223344");
+static const Exchange memory_widths_script[] = {
+    { "writeq 0x1000 0x1122334455667788", "OK" },
+    { "readb 0x1000", "OK 0x0000000000000088" },
+    { "readw 0x1000", "OK 0x0000000000007788" },
+    { "readl 0x1000", "OK 0x0000000055667788" },
+    { "readq 0x1000", "OK 0x1122334455667788" },
+    { "readl 0x1004", "OK 0x0000000011223344" },
     /* Values are truncated to the width written. */
-    check_reply(qts, "writeb 0x1000 0xabcd", "OK");
-    check_reply(qts, "readq 0x1000", "OK 0x11223344556677cd");
-    check_reply(qts, "writew 0x1002 0x12345", "OK");
-    check_reply(qts, "readq 0x1000", "OK 0x11223344234577cd");
-    check_reply(qts, "writel 0x1004 4294967295", "OK");
-    check_reply(qts, "readq 0x1000", "OK 0xffffffff234577cd");
+    { "writeb 0x1000 0xabcd", "OK" },
+    { "readq 0x1000", "OK 0x11223344556677cd" },
+    { "writew 0x1002 0x12345", "OK" },
+    { "readq 0x1000", "OK 0x11223344234577cd" },
+    { "writel 0x1004 4294967295", "OK" },
+    { "readq 0x1000", "OK 0xffffffff234577cd" },
     /* Nothing mapped: all-ones. */
-    check_reply(qts, "readl 0xfed00000", "OK 0x00000000ffffffff");
-    qtest_quit(qts);
-}
+    { "readl 0xfed00000", "OK 0x00000000ffffffff" },
+    { NULL }
+};
 
-static void test_port_widths(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
-
-    check_reply(qts, "inb 0x80", "OK 0x00ff");
-    check_reply(qts, "inw 0x80", "OK 0xffff");
-    check_reply(qts, "inl 0x80", "OK 0xffffffff");
+static const Exchange port_widths_script[] = {
+    { "inb 0x80", "OK 0x00ff" },
+    { "inw 0x80", "OK 0xffff" },
+    { "inl 0x80", "OK 0xffffffff" },
     /* CONFIG_ADDRESS reads back; CONFIG_DATA in every width. */
-    check_reply(qts, "outl 0xcf8 0x80000000", "OK");
-    check_reply(qts, "inl 0xcf8", "OK 0x80000000");
-    check_reply(qts, "inl 0xcfc", "OK 0x29c08086");
-    check_reply(qts, "inw 0xcfc", "OK 0x8086");
-    check_reply(qts, "inw 0xcfe", "OK 0x29c0");
-    check_reply(qts, "inb 0xcfc", "OK 0x0086");
-    check_reply(qts, "inb 0xcff", "OK 0x0029");
-    qtest_quit(qts);
-}
+    { "outl 0xcf8 0x80000000", "OK" },
+    { "inl 0xcf8", "OK 0x80000000" },
+    { "inl 0xcfc", "OK 0x29c08086" },
+    { "inw 0xcfc", "OK 0x8086" },
+    { "inw 0xcfe", "OK 0x29c0" },
+    { "inb 0xcfc", "OK 0x0086" },
+    { "inb 0xcff", "OK 0x0029" },
+    { NULL }
+};
 
-static void test_read_write_hex(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
-
-    check_reply(qts, "write 0x2000 4 0xdeadbeef", "OK");
-    check_reply(qts, "read 0x2000 4", "OK 0xdeadbeef");
-    check_reply(qts, "read 0x2000 0x2", "OK 0xdead");
+static const Exchange read_write_hex_script[] = {
+    { "write 0x2000 4 0xdeadbeef", "OK" },
+    { "read 0x2000 4", "OK 0xdeadbeef" },
+    { "read 0x2000 0x2", "OK 0xdead" },
     /* Short data is zero-filled. */
-    check_reply(qts, "write 0x2000 4 0xab", "OK");
-    check_reply(qts, "read 0x2000 4", "OK 0xab000000");
+    { "write 0x2000 4 0xab", "OK" },
+    { "read 0x2000 4", "OK 0xab000000" },
     /* Upper-case digits are accepted; replies are lower case. */
-    check_reply(qts, "write 0x2000 2 0xABCD", "OK");
-    check_reply(qts, "read 0x2000 2", "OK 0xabcd");
+    { "write 0x2000 2 0xABCD", "OK" },
+    { "read 0x2000 2", "OK 0xabcd" },
     /* QEMU's answer to data shorter than "0x" plus a digit. */
-    check_reply(qts, "write 0x2000 4 0x", "ERR invalid argument size");
-    check_reply(qts, "write 0x2000 4 ab", "ERR invalid argument size");
-    check_reply(qts, "read 0x2000 4", "OK 0xabcd0000");
-    qtest_quit(qts);
-}
+    { "write 0x2000 4 0x", "ERR invalid argument size" },
+    { "write 0x2000 4 ab", "ERR invalid argument size" },
+    { "read 0x2000 4", "OK 0xabcd0000" },
+    { NULL }
+};
 
-static void test_base64(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
-
-    check_reply(qts, "b64write 0x3000 4 3q2+7w==", "OK");
-    check_reply(qts, "b64read 0x3000 4", "OK 3q2+7w==");
-    check_reply(qts, "read 0x3000 4", "OK 0xdeadbeef");
-    check_reply(qts, "b64read 0x3000 0", "OK ");
+static const Exchange base64_script[] = {
+    { "b64write 0x3000 4 3q2+7w==", "OK" },
+    { "b64read 0x3000 4", "OK 3q2+7w==" },
+    { "read 0x3000 4", "OK 0xdeadbeef" },
+    { "b64read 0x3000 0", "OK " },
     /* Told 8 bytes, given 2: only 2 are written. */
-    check_reply(qts, "b64write 0x3000 8 AAA=", "OK");
-    check_reply(qts, "read 0x3000 8", "OK 0x0000beef00000000");
-    check_reply(qts, "b64write 0x3000 4 AA", "ERR invalid argument size");
-    qtest_quit(qts);
-}
+    { "b64write 0x3000 8 AAA=", "OK" },
+    { "read 0x3000 8", "OK 0x0000beef00000000" },
+    { "b64write 0x3000 4 AA", "ERR invalid argument size" },
+    { NULL }
+};
 
-static void test_memset(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
+static const Exchange memset_script[] = {
+    { "memset 0x4000 16 0x5a", "OK" },
+    { "read 0x4000 16", "OK 0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a" },
+    { "memset 0x4000 0 0x11", "OK" },
+    { "memset 0x4004 4 0x1ff", "OK" },
+    { "read 0x4000 8", "OK 0x5a5a5a5affffffff" },
+    { NULL }
+};
 
-    check_reply(qts, "memset 0x4000 16 0x5a", "OK");
-    check_reply(qts, "read 0x4000 16", "OK 0x5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a");
-    check_reply(qts, "memset 0x4000 0 0x11", "OK");
-    check_reply(qts, "memset 0x4004 4 0x1ff", "OK");
-    check_reply(qts, "read 0x4000 8", "OK 0x5a5a5a5affffffff");
-    qtest_quit(qts);
-}
+static const Exchange unknown_command_script[] = {
+    { "frobnicate 1 2", "FAIL Unknown command 'frobnicate'" },
+    { "READL 0", "FAIL Unknown command 'READL'" },
+    { "", "FAIL Unknown command ''" },
+    { "readl\t0", "FAIL Unknown command 'readl\t0'" },
+    { NULL }
+};
 
-static void test_unknown_command(void)
-{
-    QTestState *qts = qtest_init(MACHINE_ARGS);
-
-    check_reply(qts, "frobnicate 1 2", "FAIL Unknown command 'frobnicate'");
-    check_reply(qts, "READL 0", "FAIL Unknown command 'READL'");
-    check_reply(qts, "", "FAIL Unknown command ''");
-    check_reply(qts, "readl\t0", "FAIL Unknown command 'readl\t0'");
-    qtest_quit(qts);
-}
+/* As in QEMU: extra words; negative numbers wrap (unassigned: all-ones). */
+static const Exchange accepted_oddities[] = {
+    { "readl 0x10 extra words", "OK 0x0000000000000000" },
+    { "readq -1", "OK 0xffffffffffffffff" },
+    { "readw 18446744073709551615", "OK 0x000000000000ffff" },
+    { "endianness", "OK little" },
+    { NULL }
+};
 
 /* Each malformed line gets one FAIL/ERR reply; the server keeps going. */
 static void test_malformed_lines(void)
@@ -172,13 +186,21 @@ static void test_malformed_lines(void)
         g_assert_true(g_str_has_prefix(reply, "FAIL") || g_str_has_prefix(reply, "ERR"));
     }
     check_reply_prefix(qts, huge, "FAIL Unknown command 'xxxx");
-    /* Accepted oddities, as in QEMU: extra words; negative numbers wrap (unassigned: all-ones). */
-    check_reply(qts, "readl 0x10 extra words", "OK 0x0000000000000000");
-    check_reply(qts, "readq -1", "OK 0xffffffffffffffff");
-    check_reply(qts, "readw 18446744073709551615", "OK 0x000000000000ffff");
-    check_reply(qts, "endianness", "OK little");
+    check_replies(qts, accepted_oddities);
     qtest_quit(qts);
 }
+
+/* QEMU's qtest clock starts at 0. */
+static const Exchange clock_script[] = {
+    { "clock_step 100", "OK 100" },
+    { "clock_step",
+      "FAIL cannot advance clock to the next deadline because there is no pending deadline" },
+    { "clock_step 0", "FAIL could not advance time" },
+    { "clock_set 1000", "OK 1000" },
+    { "clock_set 500", "FAIL 1000" },
+    { "clock_set 1000", "OK 1000" },
+    { NULL }
+};
 
 static void test_clock(void)
 {
@@ -187,15 +209,7 @@ static void test_clock(void)
     QPCIDevice *dev = qpci_device_find(bus, PCI_DEVFN(3, 0));
     QPCIBar bar;
 
-    /* QEMU's qtest clock starts at 0. */
-    check_reply(qts, "clock_step 100", "OK 100");
-    check_reply(qts, "clock_step",
-                "FAIL cannot advance clock to the next deadline because there is no "
-                "pending deadline");
-    check_reply(qts, "clock_step 0", "FAIL could not advance time");
-    check_reply(qts, "clock_set 1000", "OK 1000");
-    check_reply(qts, "clock_set 500", "FAIL 1000");
-    check_reply(qts, "clock_set 1000", "OK 1000");
+    check_replies(qts, clock_script);
     g_assert_cmpint(qtest_clock_step(qts, 24), ==, 1024);
     g_assert_cmpint(qtest_clock_set(qts, 2000), ==, 2000);
 
@@ -222,27 +236,34 @@ static void test_clock(void)
     qtest_quit(qts);
 }
 
+/* Read one line as it arrives, IRQ notifications included, and check it is @expected. */
+static void check_raw_line(QTestState *qts, const char *expected)
+{
+    g_autofree char *line = qtest_recv_line_raw(qts);
+
+    g_assert_cmpstr(line, ==, expected);
+}
+
+static const Exchange irq_intercept_in_script[] = {
+    { "irq_intercept_in nosuch", "FAIL Unknown device" },
+    { "irq_intercept_in ioapic name", "FAIL Interception of named in-GPIOs not yet supported" },
+    { "irq_intercept_in ioapic", "OK" },
+    { "irq_intercept_in ioapic", "OK" },
+    { "irq_intercept_in /machine/ioapic", "OK" },
+    { "irq_intercept_in q35", "FAIL IRQ intercept already enabled" },
+    { NULL }
+};
+
 static void test_irq_intercept_in(void)
 {
     QTestState *qts = qtest_init(MACHINE_ARGS);
-    char *line;
 
-    check_reply(qts, "irq_intercept_in nosuch", "FAIL Unknown device");
-    check_reply(qts, "irq_intercept_in ioapic name",
-                "FAIL Interception of named in-GPIOs not yet supported");
-    check_reply(qts, "irq_intercept_in ioapic", "OK");
-    check_reply(qts, "irq_intercept_in ioapic", "OK");
-    check_reply(qts, "irq_intercept_in /machine/ioapic", "OK");
-    check_reply(qts, "irq_intercept_in q35", "FAIL IRQ intercept already enabled");
+    check_replies(qts, irq_intercept_in_script);
 
     /* The notification comes before the reply, once per change of level. */
     qtest_sendf(qts, "set_irq_in ioapic unnamed-gpio-in 5 1\n");
-    line = qtest_recv_line_raw(qts);
-    g_assert_cmpstr(line, ==, "IRQ raise 5");
-    g_free(line);
-    line = qtest_recv_line_raw(qts);
-    g_assert_cmpstr(line, ==, "OK");
-    g_free(line);
+    check_raw_line(qts, "IRQ raise 5");
+    check_raw_line(qts, "OK");
     check_reply(qts, "set_irq_in ioapic unnamed-gpio-in 5 1", "OK");
     g_assert_true(qtest_get_irq(qts, 5));
     qtest_set_irq_in(qts, "ioapic", NULL, 5, 0);
@@ -277,6 +298,23 @@ static bool log_line_matches(const char *line, const char *tag, const char *rest
     return g_regex_match_simple(pattern, line, 0, 0);
 }
 
+/* The log records each exchange as a received line and then the line sent back. */
+static void check_logged(char **lines, const Exchange *ex)
+{
+    g_assert_true(log_line_matches(lines[0], "R \\+", ex->cmd));
+    g_assert_true(log_line_matches(lines[1], "S \\+", ex->reply));
+}
+
+/* libqtest asks the endianness itself before the test's first command. */
+static const Exchange endianness_probe = { "endianness", "OK little" };
+
+static const Exchange log_script[] = {
+    { "endianness", "OK little" },
+    { "readb 0x0", "OK 0x0000000000000000" },
+    { "nope", "FAIL Unknown command 'nope'" },
+    { NULL }
+};
+
 static void test_log_format(void)
 {
     g_autofree char *dir = g_dir_make_tmp("qtest-log-XXXXXX", NULL);
@@ -286,24 +324,18 @@ static void test_log_format(void)
     g_auto(GStrv) lines = NULL;
     QTestState *qts = qtest_init(args);
 
-    check_reply(qts, "endianness", "OK little");
-    check_reply(qts, "readb 0x0", "OK 0x0000000000000000");
-    check_reply(qts, "nope", "FAIL Unknown command 'nope'");
+    check_replies(qts, log_script);
     qtest_quit(qts);
 
     g_assert_true(g_file_get_contents(path, &contents, NULL, NULL));
     lines = g_strsplit(contents, "\n", 0);
-    g_assert_cmpuint(g_strv_length(lines), >=, 9);
+    /* OPENED, the probe's two lines, then two per exchange of the script. */
+    g_assert_cmpuint(g_strv_length(lines), >=, 3 + 2 * (G_N_ELEMENTS(log_script) - 1));
     g_assert_true(log_line_matches(lines[0], "I ", "OPENED"));
-    /* libqtest asks the endianness first. */
-    g_assert_true(log_line_matches(lines[1], "R \\+", "endianness"));
-    g_assert_true(log_line_matches(lines[2], "S \\+", "OK little"));
-    g_assert_true(log_line_matches(lines[3], "R \\+", "endianness"));
-    g_assert_true(log_line_matches(lines[4], "S \\+", "OK little"));
-    g_assert_true(log_line_matches(lines[5], "R \\+", "readb 0x0"));
-    g_assert_true(log_line_matches(lines[6], "S \\+", "OK 0x0000000000000000"));
-    g_assert_true(log_line_matches(lines[7], "R \\+", "nope"));
-    g_assert_true(log_line_matches(lines[8], "S \\+", "FAIL Unknown command 'nope'"));
+    check_logged(&lines[1], &endianness_probe);
+    for (size_t i = 0; log_script[i].cmd; i++) {
+        check_logged(&lines[3 + 2 * i], &log_script[i]);
+    }
     g_unlink(path);
     g_rmdir(dir);
 }
@@ -373,12 +405,12 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/qtest/protocol/endianness", test_endianness);
-    qtest_add_func("/qtest/protocol/memory-widths", test_memory_widths);
-    qtest_add_func("/qtest/protocol/port-widths", test_port_widths);
-    qtest_add_func("/qtest/protocol/read-write-hex", test_read_write_hex);
-    qtest_add_func("/qtest/protocol/base64", test_base64);
-    qtest_add_func("/qtest/protocol/memset", test_memset);
-    qtest_add_func("/qtest/protocol/unknown-command", test_unknown_command);
+    qtest_add_data_func("/qtest/protocol/memory-widths", memory_widths_script, test_script);
+    qtest_add_data_func("/qtest/protocol/port-widths", port_widths_script, test_script);
+    qtest_add_data_func("/qtest/protocol/read-write-hex", read_write_hex_script, test_script);
+    qtest_add_data_func("/qtest/protocol/base64", base64_script, test_script);
+    qtest_add_data_func("/qtest/protocol/memset", memset_script, test_script);
+    qtest_add_data_func("/qtest/protocol/unknown-command", unknown_command_script, test_script);
     qtest_add_func("/qtest/protocol/malformed-lines-fail", test_malformed_lines);
     qtest_add_func("/qtest/protocol/clock", test_clock);
     qtest_add_func("/qtest/protocol/irq-intercept-in", test_irq_intercept_in);
