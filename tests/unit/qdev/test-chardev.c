@@ -40,12 +40,19 @@ static void pump_a_while(void)
     }
 }
 
-static int connect_unix(const char *path)
+static struct sockaddr_un unix_addr(const char *path)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    return addr;
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un addr = unix_addr(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
     g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
     return fd;
 }
@@ -133,6 +140,11 @@ static void rec_detach(Recorder *r)
     g_string_free(r->input, true);
 }
 
+static int rec_write(Recorder *r, const char *s)
+{
+    return qemu_chr_fe_write_all(&r->be, (const uint8_t *)s, strlen(s));
+}
+
 static bool input_has(void *opaque)
 {
     Recorder *r = opaque;
@@ -167,14 +179,14 @@ static void test_socket_server(void)
     write_str(fd, "hello");
     pump_until(input_has, &r);
     g_assert_cmpstr(r.input->str, ==, "hello");
-    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"world", 5), ==, 5);
+    g_assert_cmpint(rec_write(&r, "world"), ==, 5);
     g_assert_cmpint(read(fd, buf, 5), ==, 5);
     g_assert_cmpmem(buf, 5, "world", 5);
 
     /* The peer hangs up: CLOSED, and the server accepts a new peer. */
     close(fd);
     pump_until(was_closed, &r);
-    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"x", 1), ==, -ENOTCONN);
+    g_assert_cmpint(rec_write(&r, "x"), ==, -ENOTCONN);
     fd = connect_unix(path);
     r.opened = 0;
     pump_until(was_opened, &r);
@@ -212,13 +224,12 @@ static void test_socket_client(void)
 {
     g_autofree char *path = tmp_path("client.sock");
     g_autofree char *spec = g_strdup_printf("unix:%s", path);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = unix_addr(path);
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     Chardev *chr;
     Recorder r;
     int fd;
 
-    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
     g_assert_cmpint(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
     g_assert_cmpint(listen(lfd, 1), ==, 0);
     /* The client connects at creation: already open when the front end attaches. */
@@ -252,7 +263,7 @@ static void test_file_and_null(void)
     g_assert_cmpstr(content, ==, "line 1\n");
 
     rec_attach(&r, qemu_chr_new("n0", "null", &error_abort));
-    g_assert_cmpint(qemu_chr_fe_write_all(&r.be, (const uint8_t *)"abc", 3), ==, 3);
+    g_assert_cmpint(rec_write(&r, "abc"), ==, 3);
     rec_detach(&r);
 }
 
@@ -300,89 +311,104 @@ static void test_errors(void)
 /* ------------------------------------------------------------------ */
 /* QMP monitor over a socket */
 
-static void test_monitor_session(void)
+#define QMP_ERROR(class, desc) \
+    "{\"error\": {\"class\": \"" class "\", \"desc\": \"" desc "\"}}"
+#define QMP_PRELAUNCH "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}, "
+
+/* A QMP monitor on a new server socket at @path; returns a connected peer. */
+static int monitor_start(const char *id, const char *path)
 {
-    g_autofree char *path = tmp_path("qmp.sock");
     g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
-    Chardev *chr = qemu_chr_new("mon0", spec, &error_abort);
-    char *line;
-    int fd;
+    Chardev *chr = qemu_chr_new(id, spec, &error_abort);
 
     runstate_reset_for_test();
     qmp_register_builtin_commands();
     g_assert_true(monitor_init_qmp(chr, &error_abort));
+    return connect_unix(path);
+}
+
+static void monitor_stop(int fd)
+{
+    close(fd);
+    monitor_cleanup();
+    runstate_reset_for_test();
+}
+
+/* Hang up and connect again; the new session must greet afresh. */
+static int monitor_reconnect(int fd, const char *path)
+{
+    g_autofree char *greeting = NULL;
+
+    close(fd);
     fd = connect_unix(path);
+    greeting = read_line(fd);
+    g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    return fd;
+}
+
+/* Send @req; the next line must be @reply, or contain @part where @reply is NULL. */
+static void expect_reply(int fd, const char *req, const char *reply, const char *part)
+{
+    g_autofree char *line = NULL;
+
+    write_str(fd, req);
+    line = read_line(fd);
+    if (reply) {
+        g_assert_cmpstr(line, ==, reply);
+    } else {
+        g_assert_nonnull(strstr(line, part));
+    }
+}
+
+static void test_monitor_session(void)
+{
+    static const struct {
+        const char *req;
+        const char *reply;
+        const char *part;
+    } steps[] = {
+        { "{\"execute\": \"query-status\"}",
+          QMP_ERROR("CommandNotFound",
+                    "Expecting capabilities negotiation with 'qmp_capabilities'") },
+        /* Capabilities that are not offered cannot be enabled; nothing is negotiated then. */
+        { "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}",
+          QMP_ERROR("GenericError", "Capability 'oob' not available") },
+        { "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"x\": 1}}",
+          QMP_ERROR("GenericError", "Parameter 'x' is unexpected") },
+        { "{\"execute\": \"query-status\"}", .part = "CommandNotFound" },
+
+        /* Two requests in one write, the second split over two writes. */
+        { "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[]},"
+          "\"id\":\"n\"}{\"execute\":\"qu",
+          "{\"return\": {}, \"id\": \"n\"}" },
+        { "ery-status\", \"id\": \"}{\"}\n", QMP_PRELAUNCH "\"id\": \"}{\"}" },
+
+        { "{\"execute\":\"qmp_capabilities\"}",
+          QMP_ERROR("CommandNotFound",
+                    "Capabilities negotiation is already complete, command ignored") },
+
+        /* QEMU's single-quoted strings, with brackets and quotes inside. */
+        { "{'execute': 'query-status', 'id': 'it\\'s {\"}'}",
+          QMP_PRELAUNCH "\"id\": \"it's {\\\"}\"}" },
+
+        /* Garbage of every kind gets an error and the session goes on. */
+        { "}", QMP_ERROR("GenericError", "JSON parse error, unexpected '}'") },
+        { "nonsense\n",
+          .part = "\"class\": \"GenericError\", \"desc\": \"JSON parse error, " },
+        { "\"str\"\n", QMP_ERROR("GenericError", "QMP input must be a JSON object") },
+        { "{\"execute\": }", .part = "\"desc\": \"JSON parse error, " },
+    };
+    g_autofree char *path = tmp_path("qmp.sock");
+    int fd = monitor_start("mon0", path);
+    char *line;
+
     line = read_line(fd);
     g_assert_cmpstr(line, ==, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, "
                               "\"major\": 10}, \"package\": \"\"}, \"capabilities\": []}}");
     g_free(line);
-
-    write_str(fd, "{\"execute\": \"query-status\"}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                              "\"Expecting capabilities negotiation with 'qmp_capabilities'\"}}");
-    g_free(line);
-    /* Capabilities that are not offered cannot be enabled; nothing is negotiated then. */
-    write_str(fd, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                              "\"Capability 'oob' not available\"}}");
-    g_free(line);
-    write_str(fd, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"x\": 1}}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                              "\"Parameter 'x' is unexpected\"}}");
-    g_free(line);
-    write_str(fd, "{\"execute\": \"query-status\"}");
-    line = read_line(fd);
-    g_assert_nonnull(strstr(line, "CommandNotFound"));
-    g_free(line);
-
-    /* Two requests in one write, the second split over two writes. */
-    write_str(fd, "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[]},"
-                  "\"id\":\"n\"}{\"execute\":\"qu");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"return\": {}, \"id\": \"n\"}");
-    g_free(line);
-    write_str(fd, "ery-status\", \"id\": \"}{\"}\n");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}, "
-                              "\"id\": \"}{\"}");
-    g_free(line);
-
-    write_str(fd, "{\"execute\":\"qmp_capabilities\"}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
-                              "\"Capabilities negotiation is already complete, command "
-                                "ignored\"}}");
-    g_free(line);
-
-    /* QEMU's single-quoted strings, with brackets and quotes inside. */
-    write_str(fd, "{'execute': 'query-status', 'id': 'it\\'s {\"}'}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}, "
-                              "\"id\": \"it's {\\\"}\"}");
-    g_free(line);
-
-    /* Garbage of every kind gets an error and the session goes on. */
-    write_str(fd, "}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                              "\"JSON parse error, unexpected '}'\"}}");
-    g_free(line);
-    write_str(fd, "nonsense\n");
-    line = read_line(fd);
-    g_assert_nonnull(strstr(line, "\"class\": \"GenericError\", \"desc\": \"JSON parse error, "));
-    g_free(line);
-    write_str(fd, "\"str\"\n");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
-                              "\"QMP input must be a JSON object\"}}");
-    g_free(line);
-    write_str(fd, "{\"execute\": }");
-    line = read_line(fd);
-    g_assert_nonnull(strstr(line, "\"desc\": \"JSON parse error, "));
-    g_free(line);
+    for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+        expect_reply(fd, steps[i].req, steps[i].reply, steps[i].part);
+    }
 
     /* Events reach the negotiated monitor. */
     write_str(fd, "{\"execute\": \"cont\"}");
@@ -395,18 +421,9 @@ static void test_monitor_session(void)
     g_free(line);
 
     /* A new connection starts over with a greeting and negotiation. */
-    close(fd);
-    fd = connect_unix(path);
-    line = read_line(fd);
-    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
-    g_free(line);
-    write_str(fd, "{\"execute\": \"stop\"}");
-    line = read_line(fd);
-    g_assert_nonnull(strstr(line, "CommandNotFound"));
-    g_free(line);
-    close(fd);
-    monitor_cleanup();
-    runstate_reset_for_test();
+    fd = monitor_reconnect(fd, path);
+    expect_reply(fd, "{\"execute\": \"stop\"}", NULL, "CommandNotFound");
+    monitor_stop(fd);
 }
 
 /*
@@ -422,16 +439,9 @@ static void test_monitor_random_input(void)
         "[[[[{\"\\\"\": \"\\u0000\"}]]]]", "\"str\\\"ing\"", "-1.5e300 ", "null ",
     };
     g_autofree char *path = tmp_path("fuzz.sock");
-    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
-    Chardev *chr = qemu_chr_new("fuzzmon", spec, &error_abort);
+    int fd = monitor_start("fuzzmon", path);
     GRand *rand = g_rand_new_with_seed(0x5eed);
-    char *line;
-    int fd;
 
-    runstate_reset_for_test();
-    qmp_register_builtin_commands();
-    g_assert_true(monitor_init_qmp(chr, &error_abort));
-    fd = connect_unix(path);
     g_free(read_line(fd));
     write_str(fd, "{\"execute\": \"qmp_capabilities\"}");
     g_free(read_line(fd));
@@ -472,19 +482,11 @@ static void test_monitor_random_input(void)
             pump_a_while();
         }
     }
-    close(fd);
-    fd = connect_unix(path);        /* a new session resets the parser */
-    line = read_line(fd);
-    g_assert_true(g_str_has_prefix(line, "{\"QMP\": "));
-    g_free(line);
-    write_str(fd, "{\"execute\": \"qmp_capabilities\"}");
-    line = read_line(fd);
-    g_assert_cmpstr(line, ==, "{\"return\": {}}");
-    g_free(line);
-    close(fd);
+    /* A new session resets the parser. */
+    fd = monitor_reconnect(fd, path);
+    expect_reply(fd, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL);
     g_rand_free(rand);
-    monitor_cleanup();
-    runstate_reset_for_test();
+    monitor_stop(fd);
 }
 
 int main(int argc, char **argv)
