@@ -349,9 +349,10 @@ static bool sim_lock_allowed(uint64_t npages)
     struct rlimit rl;
     bool ok = true;
 
-    if (!sim_has_ipc_lock() && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
-        rl.rlim_cur != RLIM_INFINITY) {
-        ok = sim_locked_vm + npages <= rl.rlim_cur >> SIM_PAGE_SHIFT;
+    /* The limit first: when it is unlimited, no capability question (MAP_DMA is hot). */
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        sim_locked_vm + npages > rl.rlim_cur >> SIM_PAGE_SHIFT) {
+        ok = sim_has_ipc_lock();
     }
     trace_vfio_sim_memlock(sim_locked_vm, npages, ok);
     return ok;
