@@ -50,19 +50,73 @@ static void expect_event(Qmp *q, const char *name, const char *data_json)
     g_free(line);
 }
 
+static void expect_greeting(Qmp *q)
+{
+    char *line = tc_read_line(q->fd);
+
+    g_assert_cmpstr(line, ==, greeting);
+    g_free(line);
+}
+
+static void negotiate(Qmp *q)
+{
+    exchange(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+}
+
+static void expect_status(Qmp *q, bool running, const char *status)
+{
+    g_autofree char *reply =
+        g_strdup_printf("{\"return\": {\"running\": %s, \"status\": \"%s\"}}",
+                        running ? "true" : "false", status);
+
+    exchange(q, "{\"execute\": \"query-status\"}", reply);
+}
+
+/*
+ * The run-state event goes out before @command's own reply, so the reply is
+ * only consumed; query-status then shows the state the event announced.
+ */
+static void change_run_state(Qmp *q, const char *command, const char *event,
+                             bool running, const char *status)
+{
+    g_autofree char *request = g_strdup_printf("{\"execute\": \"%s\"}", command);
+
+    tc_write(q->fd, request);
+    expect_event(q, event, NULL);
+    g_free(tc_read_line(q->fd));
+    expect_status(q, running, status);
+}
+
+/* The binary is the server here: tc_connect() retries until it has bound @sock. */
+static void qmp_spawn_and_connect(Qmp *q, const char *args, const char *sock)
+{
+    q->pid = tc_spawn(args);
+    q->fd = tc_connect(sock);
+    expect_greeting(q);
+}
+
 static void qmp_start_server(Qmp *q, const char *name, const char *extra)
 {
     g_autofree char *sock = g_build_filename(tmpdir, name, NULL);
     g_autofree char *args = g_strdup_printf("-machine q35 -accel qtest -qmp "
                                             "unix:%s,server=on,wait=off -display none%s%s",
                                             sock, *extra ? " " : "", extra);
-    char *line;
+
+    qmp_spawn_and_connect(q, args, sock);
+}
+
+/*
+ * The binary is the client here, so @sock must be listening before it starts.
+ * Returns the listening socket for qmp_quit_client().
+ */
+static int qmp_start_client(Qmp *q, const char *args, const char *sock)
+{
+    int lfd = tc_listen(sock);
 
     q->pid = tc_spawn(args);
-    q->fd = tc_connect(sock);
-    line = tc_read_line(q->fd);
-    g_assert_cmpstr(line, ==, greeting);
-    g_free(line);
+    q->fd = tc_accept(lfd);
+    expect_greeting(q);
+    return lfd;
 }
 
 static void qmp_quit(Qmp *q)
@@ -77,6 +131,46 @@ static void qmp_quit(Qmp *q)
     g_assert_cmpint(tc_wait(q->pid), ==, 0);
 }
 
+static void qmp_quit_client(Qmp *q, int lfd, const char *sock)
+{
+    qmp_quit(q);
+    close(lfd);
+    unlink(sock);
+}
+
+static gboolean contains(const char *line, const char *part)
+{
+    return strstr(line, part) != NULL;
+}
+
+/*
+ * The reply and DEVICE_DELETED may come in either order, so read until both
+ * are seen; @match (g_str_has_suffix or contains) says how strictly any
+ * non-reply line is held to @event.
+ */
+static void device_del_and_wait(Qmp *q, const char *id,
+                                gboolean (*match)(const char *line, const char *event),
+                                const char *event)
+{
+    g_autofree char *request =
+        g_strdup_printf("{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}", id);
+    bool got_return = false, got_event = false;
+
+    tc_write(q->fd, request);
+    while (!got_return || !got_event) {
+        char *line = tc_read_line(q->fd);
+
+        g_assert_nonnull(line);
+        if (!strcmp(line, "{\"return\": {}}")) {
+            got_return = true;
+        } else {
+            g_assert_true(match(line, event));
+            got_event = true;
+        }
+        g_free(line);
+    }
+}
+
 static void test_session(void)
 {
     Qmp q;
@@ -85,20 +179,12 @@ static void test_session(void)
     exchange(&q, "{\"execute\": \"query-status\"}",
              "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"Expecting capabilities "
              "negotiation with 'qmp_capabilities'\"}}");
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    negotiate(&q);
     exchange(&q, "{\"execute\": \"query-status\", \"id\": \"a1\"}",
              "{\"return\": {\"running\": true, \"status\": \"running\"}, \"id\": \"a1\"}");
 
-    tc_write(q.fd, "{\"execute\": \"stop\"}");
-    expect_event(&q, "STOP", NULL);
-    g_free(tc_read_line(q.fd));
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": false, \"status\": \"paused\"}}");
-    tc_write(q.fd, "{\"execute\": \"cont\"}");
-    expect_event(&q, "RESUME", NULL);
-    g_free(tc_read_line(q.fd));
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    change_run_state(&q, "stop", "STOP", false, "paused");
+    change_run_state(&q, "cont", "RESUME", true, "running");
     qmp_quit(&q);
 }
 
@@ -108,7 +194,7 @@ static void test_bad_input(void)
     char *line;
 
     qmp_start_server(&q, "bad.sock", "");
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    negotiate(&q);
     exchange(&q, "{\"execute\": \"no-such-command\", \"id\": 3}",
              "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command "
              "no-such-command has not been found\"}, \"id\": 3}");
@@ -146,14 +232,9 @@ static void test_start_stopped(void)
     Qmp q;
 
     qmp_start_server(&q, "prelaunch.sock", "-S");
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": false, \"status\": \"prelaunch\"}}");
-    tc_write(q.fd, "{\"execute\": \"cont\"}");
-    expect_event(&q, "RESUME", NULL);
-    g_free(tc_read_line(q.fd));
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    negotiate(&q);
+    expect_status(&q, false, "prelaunch");
+    change_run_state(&q, "cont", "RESUME", true, "running");
     qmp_quit(&q);
 }
 
@@ -164,21 +245,12 @@ static void test_client_mode(void)
     g_autofree char *args = g_strdup_printf("-chardev socket,path=%s,id=char0 -mon "
                                             "chardev=char0,mode=control -display none "
                                             "-audio none -accel qtest", sock);
-    int lfd = tc_listen(sock);
     Qmp q;
-    char *line;
+    int lfd = qmp_start_client(&q, args, sock);
 
-    q.pid = tc_spawn(args);
-    q.fd = tc_accept(lfd);
-    line = tc_read_line(q.fd);
-    g_assert_cmpstr(line, ==, greeting);
-    g_free(line);
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
-    qmp_quit(&q);
-    close(lfd);
-    unlink(sock);
+    negotiate(&q);
+    expect_status(&q, true, "running");
+    qmp_quit_client(&q, lfd, sock);
 }
 
 /* -qmp unix:PATH without server=on connects too. */
@@ -186,19 +258,11 @@ static void test_qmp_client_short_form(void)
 {
     g_autofree char *sock = g_build_filename(tmpdir, "short.sock", NULL);
     g_autofree char *args = g_strdup_printf("-qmp unix:%s -display none", sock);
-    int lfd = tc_listen(sock);
     Qmp q;
-    char *line;
+    int lfd = qmp_start_client(&q, args, sock);
 
-    q.pid = tc_spawn(args);
-    q.fd = tc_accept(lfd);
-    line = tc_read_line(q.fd);
-    g_assert_cmpstr(line, ==, greeting);
-    g_free(line);
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    qmp_quit(&q);
-    close(lfd);
-    unlink(sock);
+    negotiate(&q);
+    qmp_quit_client(&q, lfd, sock);
 }
 
 /* The peer hanging up does not end the VM; a new connection is greeted again. */
@@ -206,19 +270,16 @@ static void test_reconnect_to_server(void)
 {
     g_autofree char *sock = g_build_filename(tmpdir, "again.sock", NULL);
     Qmp q;
-    char *line;
 
     qmp_start_server(&q, "again.sock", "");
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    negotiate(&q);
     close(q.fd);
     q.fd = tc_connect(sock);
-    line = tc_read_line(q.fd);
-    g_assert_cmpstr(line, ==, greeting);
-    g_free(line);
+    expect_greeting(&q);
     exchange(&q, "{\"execute\": \"stop\"}",
              "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"Expecting capabilities "
              "negotiation with 'qmp_capabilities'\"}}");
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    negotiate(&q);
     qmp_quit(&q);
 }
 
@@ -228,16 +289,10 @@ static void test_server_waits_for_client(void)
     g_autofree char *sock = g_build_filename(tmpdir, "wait.sock", NULL);
     g_autofree char *args = g_strdup_printf("-qmp unix:%s,server=on -display none", sock);
     Qmp q;
-    char *line;
 
-    q.pid = tc_spawn(args);
-    q.fd = tc_connect(sock);
-    line = tc_read_line(q.fd);
-    g_assert_cmpstr(line, ==, greeting);
-    g_free(line);
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    exchange(&q, "{\"execute\": \"query-status\"}",
-             "{\"return\": {\"running\": true, \"status\": \"running\"}}");
+    qmp_spawn_and_connect(&q, args, sock);
+    negotiate(&q);
+    expect_status(&q, true, "running");
     qmp_quit(&q);
 }
 
@@ -267,7 +322,6 @@ static void test_device_del(void)
     g_autofree char *driver = find_pci_device();
     g_autofree char *extra = NULL;
     Qmp q;
-    bool got_return = false, got_event = false;
 
     if (!driver) {
         g_test_skip("no hot-pluggable PCI device type in this build");
@@ -276,22 +330,10 @@ static void test_device_del(void)
     /* QEMU's JSON form of -device. */
     extra = g_strdup_printf("-device {\"driver\":\"%s\",\"id\":\"hp0\"}", driver);
     qmp_start_server(&q, "devdel.sock", extra);
-    exchange(&q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
-    tc_write(q.fd, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}");
-    while (!got_return || !got_event) {
-        char *line = tc_read_line(q.fd);
-
-        g_assert_nonnull(line);
-        if (!strcmp(line, "{\"return\": {}}")) {
-            got_return = true;
-        } else {
-            g_assert_true(g_str_has_suffix(line, "\"event\": \"DEVICE_DELETED\", \"data\": "
-                                                 "{\"device\": \"hp0\", \"path\": "
-                                                 "\"/machine/peripheral/hp0\"}}"));
-            got_event = true;
-        }
-        g_free(line);
-    }
+    negotiate(&q);
+    device_del_and_wait(&q, "hp0", g_str_has_suffix,
+                        "\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"hp0\", "
+                        "\"path\": \"/machine/peripheral/hp0\"}}");
     exchange(&q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp0\"}}",
              "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'hp0' not "
              "found\"}}");
@@ -306,21 +348,8 @@ static void test_device_del(void)
         exchange(&q, add, "{\"error\": {\"class\": \"GenericError\", \"desc\": "
                  "\"Duplicate ID 'hp1' for device\"}}");
     }
-    tc_write(q.fd, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"hp1\"}}");
-    got_return = got_event = false;
-    while (!got_return || !got_event) {
-        char *line = tc_read_line(q.fd);
-
-        g_assert_nonnull(line);
-        if (!strcmp(line, "{\"return\": {}}")) {
-            got_return = true;
-        } else {
-            g_assert_nonnull(strstr(line, "\"event\": \"DEVICE_DELETED\", \"data\": "
-                                          "{\"device\": \"hp1\""));
-            got_event = true;
-        }
-        g_free(line);
-    }
+    device_del_and_wait(&q, "hp1", contains,
+                        "\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"hp1\"");
     exchange(&q, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"ioapic\"}}",
              "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'driver' "
              "expects a pluggable device type ('ioapic')\"}}");
