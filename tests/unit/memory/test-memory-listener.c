@@ -14,26 +14,76 @@ typedef struct Fixture {
     AddressSpace as;
     /* I/O regions "a" at 0x1000 and "b" at 0x3000, 0x1000 bytes each. */
     MemoryRegion a, b;
+    /* RAM at 0x8000 once fixture_add_ram() has run. */
+    MemoryRegion ram;
+    bool has_ram;
+    /*
+     * From fixture_listen(); fixture_fini() unregisters them, in registration
+     * order, before it tears any region down, as the tests used to by hand.
+     */
+    RecListener *listeners[4];
+    unsigned n_listeners;
 } Fixture;
+
+/* An I/O region without callbacks: listeners only see where it is mapped. */
+static void map_io(MemoryRegion *parent, hwaddr addr, MemoryRegion *mr, const char *name,
+                   uint64_t size)
+{
+    memory_region_init_io(mr, NULL, NULL, NULL, name, size);
+    memory_region_add_subregion(parent, addr, mr);
+}
 
 static void fixture_init(Fixture *f)
 {
+    memset(f, 0, sizeof(*f));
     memory_region_init(&f->root, NULL, "root", 0x10000);
     address_space_init(&f->as, &f->root, "test");
-    memory_region_init_io(&f->a, NULL, NULL, NULL, "a", 0x1000);
-    memory_region_init_io(&f->b, NULL, NULL, NULL, "b", 0x1000);
-    memory_region_add_subregion(&f->root, 0x1000, &f->a);
-    memory_region_add_subregion(&f->root, 0x3000, &f->b);
+    map_io(&f->root, 0x1000, &f->a, "a", 0x1000);
+    map_io(&f->root, 0x3000, &f->b, "b", 0x1000);
     rec_log_clear();
 }
 
 static void fixture_fini(Fixture *f)
 {
+    for (unsigned i = 0; i < f->n_listeners; i++) {
+        memory_listener_unregister(&f->listeners[i]->ml);
+    }
+    if (f->has_ram) {
+        memory_region_unparent(&f->ram);
+    }
     memory_region_unparent(&f->a);
     memory_region_unparent(&f->b);
     address_space_destroy(&f->as);
     memory_region_unparent(&f->root);
     rec_log_clear();
+}
+
+/* Registration order matters: it breaks ties between equal priorities. */
+static void fixture_listen(Fixture *f, RecListener *l, const char *tag, unsigned priority,
+                           bool with_nop, bool with_sync_global)
+{
+    g_assert_cmpuint(f->n_listeners, <, G_N_ELEMENTS(f->listeners));
+    rec_listener_init(l, tag, priority, with_nop, with_sync_global);
+    memory_listener_register(&l->ml, &f->as);
+    f->listeners[f->n_listeners++] = l;
+}
+
+/*
+ * The fixture with one listener "L"; its registration replay is dropped, as
+ * test_register_replays_view() is where that is checked.
+ */
+static void fixture_init_listening(Fixture *f, RecListener *l, bool with_nop)
+{
+    fixture_init(f);
+    fixture_listen(f, l, "L", 0, with_nop, false);
+    rec_log_clear();
+}
+
+static void fixture_add_ram(Fixture *f, const char *name, uint64_t size)
+{
+    g_assert_true(memory_region_init_ram(&f->ram, NULL, name, size, &error_abort));
+    memory_region_add_subregion(&f->root, 0x8000, &f->ram);
+    f->has_ram = true;
 }
 
 static void test_register_replays_view(void)
@@ -68,13 +118,9 @@ static void test_add_and_remove(void)
     RecListener l;
     MemoryRegion c;
 
-    fixture_init(&f);
-    rec_listener_init(&l, "L", 0, true, false);
-    memory_listener_register(&l.ml, &f.as);
-    rec_log_clear();
+    fixture_init_listening(&f, &l, true);
 
-    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x800);
-    memory_region_add_subregion(&f.root, 0x2000, &c);
+    map_io(&f.root, 0x2000, &c, "c", 0x800);
     assert_lines(rec_log_take(), LINES("L begin", "L nop 0x1000+0x1000 a@0x0",
                                        "L add 0x2000+0x800 c@0x0", "L nop 0x3000+0x1000 b@0x0",
                                        "L commit"));
@@ -83,7 +129,6 @@ static void test_add_and_remove(void)
                                        "L nop 0x1000+0x1000 a@0x0", "L nop 0x3000+0x1000 b@0x0",
                                        "L commit"));
     memory_region_unparent(&c);
-    memory_listener_unregister(&l.ml);
     fixture_fini(&f);
 }
 
@@ -92,10 +137,7 @@ static void test_resize_move_enable(void)
     Fixture f;
     RecListener l;
 
-    fixture_init(&f);
-    rec_listener_init(&l, "L", 0, false, false);
-    memory_listener_register(&l.ml, &f.as);
-    rec_log_clear();
+    fixture_init_listening(&f, &l, false);
 
     memory_region_set_size(&f.a, 0x1800);
     assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1000 a@0x0",
@@ -114,7 +156,6 @@ static void test_resize_move_enable(void)
     memory_region_set_readonly(&f.b, true);
     assert_lines(rec_log_take(), LINES("L begin", "L del 0x8000+0x1000 b@0x0",
                                        "L add 0x8000+0x1000 b@0x0 ro", "L commit"));
-    memory_listener_unregister(&l.ml);
     fixture_fini(&f);
 }
 
@@ -124,10 +165,7 @@ static void test_overlap_splits_section(void)
     RecListener l;
     MemoryRegion hi;
 
-    fixture_init(&f);
-    rec_listener_init(&l, "L", 0, false, false);
-    memory_listener_register(&l.ml, &f.as);
-    rec_log_clear();
+    fixture_init_listening(&f, &l, false);
 
     memory_region_init_io(&hi, NULL, NULL, NULL, "hi", 0x400);
     memory_region_add_subregion_overlap(&f.root, 0x1400, &hi, 1);
@@ -138,7 +176,6 @@ static void test_overlap_splits_section(void)
     assert_lines(rec_log_take(),
                  LINES("L begin", "L del 0x1000+0x400 a@0x0", "L del 0x1400+0x400 hi@0x0",
                        "L del 0x1800+0x800 a@0x800", "L add 0x1000+0x1000 a@0x0", "L commit"));
-    memory_listener_unregister(&l.ml);
     fixture_fini(&f);
 }
 
@@ -147,10 +184,7 @@ static void test_transaction_reports_once(void)
     Fixture f;
     RecListener l;
 
-    fixture_init(&f);
-    rec_listener_init(&l, "L", 0, false, false);
-    memory_listener_register(&l.ml, &f.as);
-    rec_log_clear();
+    fixture_init_listening(&f, &l, false);
 
     memory_region_transaction_begin();
     memory_region_set_address(&f.a, 0x5000);
@@ -162,7 +196,6 @@ static void test_transaction_reports_once(void)
     assert_lines(rec_log_take(), LINES("L begin", "L del 0x1000+0x1000 a@0x0",
                                        "L del 0x3000+0x1000 b@0x0",
                                        "L add 0x6000+0x1000 a@0x0", "L commit"));
-    memory_listener_unregister(&l.ml);
     fixture_fini(&f);
 }
 
@@ -173,19 +206,14 @@ static void test_priority_order(void)
     MemoryRegion c;
 
     fixture_init(&f);
-    rec_listener_init(&p10, "P10", 10, false, false);
-    rec_listener_init(&p0, "P0", 0, false, false);
-    rec_listener_init(&p5, "P5", 5, false, false);
-    rec_listener_init(&p0b, "P0b", 0, false, false);
-    memory_listener_register(&p10.ml, &f.as);
-    memory_listener_register(&p0.ml, &f.as);
-    memory_listener_register(&p5.ml, &f.as);
-    memory_listener_register(&p0b.ml, &f.as);
+    fixture_listen(&f, &p10, "P10", 10, false, false);
+    fixture_listen(&f, &p0, "P0", 0, false, false);
+    fixture_listen(&f, &p5, "P5", 5, false, false);
+    fixture_listen(&f, &p0b, "P0b", 0, false, false);
     rec_log_clear();
 
     /* Additions: increasing priority, registration order among equals. */
-    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x100);
-    memory_region_add_subregion(&f.root, 0x8000, &c);
+    map_io(&f.root, 0x8000, &c, "c", 0x100);
     assert_lines(rec_log_take(),
                  LINES("P0 begin", "P0b begin", "P5 begin", "P10 begin",
                        "P0 add 0x8000+0x100 c@0x0", "P0b add 0x8000+0x100 c@0x0",
@@ -199,10 +227,6 @@ static void test_priority_order(void)
                        "P0b del 0x8000+0x100 c@0x0", "P0 del 0x8000+0x100 c@0x0",
                        "P0 commit", "P0b commit", "P5 commit", "P10 commit"));
     memory_region_unparent(&c);
-    memory_listener_unregister(&p10.ml);
-    memory_listener_unregister(&p0.ml);
-    memory_listener_unregister(&p5.ml);
-    memory_listener_unregister(&p0b.ml);
     fixture_fini(&f);
 }
 
@@ -216,18 +240,15 @@ static void test_other_address_space(void)
     fixture_init(&f);
     memory_region_init(&root2, NULL, "root2", 0x10000);
     address_space_init(&as2, &root2, "other");
-    rec_listener_init(&l, "L", 0, false, false);
-    memory_listener_register(&l.ml, &f.as);
+    fixture_listen(&f, &l, "L", 0, false, false);
     rec_log_clear();
 
     /* begin/commit go to every listener; sections only to those of the space. */
-    memory_region_init_io(&c, NULL, NULL, NULL, "c", 0x100);
-    memory_region_add_subregion(&root2, 0, &c);
+    map_io(&root2, 0, &c, "c", 0x100);
     assert_lines(rec_log_take(), LINES("L begin", "L commit"));
     memory_region_unparent(&c);
     address_space_destroy(&as2);
     memory_region_unparent(&root2);
-    memory_listener_unregister(&l.ml);
     fixture_fini(&f);
 }
 
@@ -265,8 +286,7 @@ static void test_callback_changes_topology(void)
     rec_log_clear();
 
     /* The change made from the callback is reported by a second round. */
-    memory_region_init_io(&trigger, NULL, NULL, NULL, "trigger", 0x100);
-    memory_region_add_subregion(&f.root, 0x8000, &trigger);
+    map_io(&f.root, 0x8000, &trigger, "trigger", 0x100);
     assert_lines(rec_log_take(),
                  LINES("L begin", "L add 0x8000+0x100 trigger@0x0", "L commit",
                        "L begin", "L del 0x3000+0x1000 b@0x0", "L commit"));
@@ -282,25 +302,22 @@ static void test_region_log_start_stop(void)
 {
     Fixture f;
     RecListener l1, l2;
-    MemoryRegion ram;
+    MemoryRegion *ram = &f.ram;
 
     fixture_init(&f);
-    g_assert_true(memory_region_init_ram(&ram, NULL, "listener-ram", 0x1000, &error_abort));
-    memory_region_add_subregion(&f.root, 0x8000, &ram);
-    rec_listener_init(&l1, "L1", 0, false, false);
-    rec_listener_init(&l2, "L2", 1, false, false);
-    memory_listener_register(&l1.ml, &f.as);
-    memory_listener_register(&l2.ml, &f.as);
+    fixture_add_ram(&f, "listener-ram", 0x1000);
+    fixture_listen(&f, &l1, "L1", 0, false, false);
+    fixture_listen(&f, &l2, "L2", 1, false, false);
     rec_log_clear();
 
-    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
-    g_assert_cmpuint(memory_region_get_dirty_log_mask(&ram), ==, 1 << DIRTY_MEMORY_VGA);
+    memory_region_set_log(ram, true, DIRTY_MEMORY_VGA);
+    g_assert_cmpuint(memory_region_get_dirty_log_mask(ram), ==, 1 << DIRTY_MEMORY_VGA);
     assert_lines(rec_log_take(),
                  LINES("L1 begin", "L2 begin", "L1 log_start 0x8000+0x1000 listener-ram@0x0 0->1",
                        "L2 log_start 0x8000+0x1000 listener-ram@0x0 0->1", "L1 commit",
                        "L2 commit"));
     /* Nested: the second start changes nothing. */
-    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
+    memory_region_set_log(ram, true, DIRTY_MEMORY_VGA);
     assert_lines(rec_log_take(), NO_LINES);
 
     /* A listener registered now is told the section is logged. */
@@ -316,22 +333,18 @@ static void test_region_log_start_stop(void)
                        "L2 log_start 0x8000+0x1000 listener-ram@0x0 0->1", "L2 commit"));
 
     /* Stopping: reverse priority order. */
-    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    memory_region_set_log(ram, false, DIRTY_MEMORY_VGA);
     assert_lines(rec_log_take(), NO_LINES);
-    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    memory_region_set_log(ram, false, DIRTY_MEMORY_VGA);
     assert_lines(rec_log_take(),
                  LINES("L1 begin", "L2 begin", "L2 log_stop 0x8000+0x1000 listener-ram@0x0 1->0",
                        "L1 log_stop 0x8000+0x1000 listener-ram@0x0 1->0", "L1 commit",
                        "L2 commit"));
     /* Unbalanced stops and the migration client are refused. */
-    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
-    memory_region_set_log(&ram, true, DIRTY_MEMORY_MIGRATION);
+    memory_region_set_log(ram, false, DIRTY_MEMORY_VGA);
+    memory_region_set_log(ram, true, DIRTY_MEMORY_MIGRATION);
     assert_lines(rec_log_take(), NO_LINES);
-    g_assert_cmpuint(memory_region_get_dirty_log_mask(&ram), ==, 0);
-
-    memory_listener_unregister(&l1.ml);
-    memory_listener_unregister(&l2.ml);
-    memory_region_unparent(&ram);
+    g_assert_cmpuint(memory_region_get_dirty_log_mask(ram), ==, 0);
     fixture_fini(&f);
 }
 
@@ -339,16 +352,12 @@ static void test_global_dirty_log(void)
 {
     Fixture f;
     RecListener a, b;
-    MemoryRegion ram;
     Error *err = NULL;
 
     fixture_init(&f);
-    g_assert_true(memory_region_init_ram(&ram, NULL, "global-ram", 0x2000, &error_abort));
-    memory_region_add_subregion(&f.root, 0x8000, &ram);
-    rec_listener_init(&a, "A", 0, false, false);
-    rec_listener_init(&b, "B", 1, false, true);
-    memory_listener_register(&a.ml, &f.as);
-    memory_listener_register(&b.ml, &f.as);
+    fixture_add_ram(&f, "global-ram", 0x2000);
+    fixture_listen(&f, &a, "A", 0, false, false);
+    fixture_listen(&f, &b, "B", 1, false, true);
     rec_log_clear();
 
     /* Listeners first, then every RAM section (only RAM) starts logging. */
@@ -358,7 +367,7 @@ static void test_global_dirty_log(void)
                  LINES("A global_start", "B global_start", "A begin", "B begin",
                        "A log_start 0x8000+0x2000 global-ram@0x0 0->4",
                        "B log_start 0x8000+0x2000 global-ram@0x0 0->4", "A commit", "B commit"));
-    g_assert_true(memory_region_is_logging(&ram, DIRTY_MEMORY_MIGRATION));
+    g_assert_true(memory_region_is_logging(&f.ram, DIRTY_MEMORY_MIGRATION));
     g_assert_false(memory_region_is_logging(&f.a, DIRTY_MEMORY_MIGRATION));
 
     /* A second reason: nothing to tell. */
@@ -387,10 +396,6 @@ static void test_global_dirty_log(void)
     assert_error_mentions(&err, "flags", NULL);
     g_assert_false(memory_global_dirty_log_start(0x100, &err));
     assert_error_mentions(&err, "0x100", NULL);
-
-    memory_listener_unregister(&a.ml);
-    memory_listener_unregister(&b.ml);
-    memory_region_unparent(&ram);
     fixture_fini(&f);
 }
 
@@ -401,13 +406,10 @@ static void test_global_start_rollback(void)
     Error *err = NULL;
 
     fixture_init(&f);
-    rec_listener_init(&a, "A", 0, false, false);
-    rec_listener_init(&b, "B", 1, false, false);
-    rec_listener_init(&c, "C", 2, false, false);
+    fixture_listen(&f, &a, "A", 0, false, false);
+    fixture_listen(&f, &b, "B", 1, false, false);
+    fixture_listen(&f, &c, "C", 2, false, false);
     b.refuse_global_start = "device cannot track";
-    memory_listener_register(&a.ml, &f.as);
-    memory_listener_register(&b.ml, &f.as);
-    memory_listener_register(&c.ml, &f.as);
     rec_log_clear();
 
     g_assert_false(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &err));
@@ -415,10 +417,6 @@ static void test_global_start_rollback(void)
     assert_lines(rec_log_take(),
                  LINES("A global_start", "B global_start refused", "A global_stop"));
     g_assert_cmpuint(global_dirty_tracking, ==, 0);
-
-    memory_listener_unregister(&a.ml);
-    memory_listener_unregister(&b.ml);
-    memory_listener_unregister(&c.ml);
     fixture_fini(&f);
 }
 
@@ -426,23 +424,18 @@ static void test_register_while_tracking(void)
 {
     Fixture f;
     RecListener l;
-    MemoryRegion ram;
 
     fixture_init(&f);
-    g_assert_true(memory_region_init_ram(&ram, NULL, "tracked-ram", 0x1000, &error_abort));
-    memory_region_add_subregion(&f.root, 0x8000, &ram);
+    fixture_add_ram(&f, "tracked-ram", 0x1000);
     g_assert_true(memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION, &error_abort));
     rec_log_clear();
 
-    rec_listener_init(&l, "L", 0, false, false);
-    memory_listener_register(&l.ml, &f.as);
+    fixture_listen(&f, &l, "L", 0, false, false);
     assert_lines(rec_log_take(),
                  LINES("L begin", "L global_start", "L add 0x1000+0x1000 a@0x0",
                        "L add 0x3000+0x1000 b@0x0", "L add 0x8000+0x1000 tracked-ram@0x0",
                        "L log_start 0x8000+0x1000 tracked-ram@0x0 0->4", "L commit"));
     memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
-    memory_listener_unregister(&l.ml);
-    memory_region_unparent(&ram);
     fixture_fini(&f);
 }
 
@@ -453,8 +446,7 @@ static void test_destroy_unregisters(void)
     RecListener l;
 
     memory_region_init(&root, NULL, "root", 0x1000);
-    memory_region_init_io(&a, NULL, NULL, NULL, "a", 0x100);
-    memory_region_add_subregion(&root, 0, &a);
+    map_io(&root, 0, &a, "a", 0x100);
     address_space_init(&as, &root, "doomed");
     rec_listener_init(&l, "L", 0, false, false);
     memory_listener_register(&l.ml, &as);
